@@ -21,8 +21,28 @@ def _check_vendored(app):
         )
 
 
+def _drop_duplicate_scripts(app, pagename, templatename, context, doctree):
+    """Keep the first of identical script entries.
+
+    sphinx-thebe registers its inline configuration (``const THEBE_JS_URL = ...``) once per
+    read phase, so a page can carry it twice and the second copy throws a SyntaxError.
+    """
+    scripts = context.get("script_files")
+    if not scripts:
+        return
+    seen, unique = set(), []
+    for script in scripts:
+        attributes = getattr(script, "attributes", {})
+        key = (str(getattr(script, "filename", None) or ""), tuple(sorted(attributes.items())))
+        if key not in seen:
+            seen.add(key)
+            unique.append(script)
+    scripts[:] = unique
+
+
 def setup(app):
     app.connect("builder-inited", _check_vendored)
+    app.connect("html-page-context", _drop_duplicate_scripts)
     # Before the widget manager and MathJax: the widget manager calls MathJax 2's API.
     app.add_js_file("mathjax2-shim.js", priority=100)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
