@@ -1,0 +1,210 @@
+"""Tests of diffrn.implicit against finite differences (all random data seeded)."""
+import numpy as np
+import pytest
+
+from diffrn.implicit import (
+    TanhEquilibriumLayer,
+    circle_slope,
+    fixed_point,
+    fixed_point_vjp,
+    implicit_jacobian,
+    inverse_jacobian,
+    newton_solve,
+    ridge_solution,
+    ridge_solution_grad,
+    ridge_validation_hypergradient,
+    unrolled_fixed_point_vjp,
+)
+from diffrn.numerical import jacobian_fd
+
+
+def polar(p):
+    r, theta = p
+    return np.array([r * np.cos(theta), r * np.sin(theta)])
+
+
+def polar_jacobian(p):
+    r, theta = p
+    return np.array([[np.cos(theta), -r * np.sin(theta)], [np.sin(theta), r * np.cos(theta)]])
+
+
+def cartesian_to_polar(q):
+    return np.array([np.hypot(q[0], q[1]), np.arctan2(q[1], q[0])])
+
+
+def test_circle_slope_matches_explicit_branch():
+    for x in np.linspace(-0.9, 0.9, 7):
+        y = np.sqrt(1 - x**2)
+        slope_fd = jacobian_fd(lambda t: np.sqrt(1 - t[0] ** 2), [x])[0, 0]
+        assert circle_slope(x, y) == pytest.approx(slope_fd, abs=1e-8)
+        assert circle_slope(x, -y) == pytest.approx(-slope_fd, abs=1e-8)
+    with pytest.raises(ValueError, match="vertical"):
+        circle_slope(1.0, 0.0)
+
+
+def test_inverse_jacobian_is_jacobian_of_inverse_map():
+    for p in [(1.0, 0.3), (2.5, -2.0), (0.4, 2.9)]:
+        expected = jacobian_fd(cartesian_to_polar, polar(p))
+        np.testing.assert_allclose(inverse_jacobian(polar_jacobian, p), expected, atol=1e-7)
+    with pytest.raises(ValueError, match="singular"):
+        inverse_jacobian(polar_jacobian, (0.0, 1.0))  # r = 0: det J = r = 0
+    with pytest.raises(ValueError, match="R\\^n -> R\\^n"):
+        inverse_jacobian(lambda p: np.ones((2, 3)), (1.0, 1.0))
+
+
+def test_implicit_jacobian_of_a_system_matches_finite_differences():
+    """y in R^2 defined by a sphere and a plane, parametrized by x in R^2."""
+    def F(x, y):
+        return np.array([y[0] ** 2 + y[1] ** 2 + x[0] ** 2 - 4.0, y[0] - 2 * y[1] + x[1]])
+
+    def F_y(x, y):
+        return np.array([[2 * y[0], 2 * y[1]], [1.0, -2.0]])
+
+    def F_x(x, y):
+        return np.array([[2 * x[0], 0.0], [0.0, 1.0]])
+
+    def y_of(x):
+        return newton_solve(lambda y: F(x, y), lambda y: F_y(x, y), [1.5, 1.0])
+
+    x0 = np.array([0.5, 0.2])
+    y0 = y_of(x0)
+    np.testing.assert_allclose(F(x0, y0), 0.0, atol=1e-12)
+    dy_dx = implicit_jacobian(F_x(x0, y0), F_y(x0, y0))
+    assert dy_dx.shape == (2, 2)
+    np.testing.assert_allclose(dy_dx, jacobian_fd(y_of, x0), atol=1e-7)
+
+
+def test_implicit_jacobian_scalar_and_vector_inputs():
+    assert implicit_jacobian(3.0, 2.0).shape == (1, 1)
+    assert implicit_jacobian(3.0, 2.0)[0, 0] == -1.5
+    np.testing.assert_allclose(implicit_jacobian([1.0, 2.0], np.eye(2) * 2), [[-0.5], [-1.0]])
+
+
+def test_implicit_jacobian_errors():
+    with pytest.raises(ValueError, match="square"):
+        implicit_jacobian(np.ones((2, 1)), np.ones((2, 3)))
+    with pytest.raises(ValueError, match="one row per equation"):
+        implicit_jacobian(np.ones((3, 1)), np.eye(2))
+    with pytest.raises(ValueError, match="singular"):
+        implicit_jacobian(np.ones((2, 1)), np.array([[1.0, 2.0], [2.0, 4.0]]))
+    with pytest.raises(ValueError, match="singular"):
+        implicit_jacobian(1.0, 0.0)
+    with pytest.raises(ValueError, match="matrix"):
+        implicit_jacobian(np.ones((2, 2, 2)), np.eye(2))
+
+
+def test_ill_conditioned_solve_has_small_residual():
+    """Near-singular F_y: the answer may be far from exact, but it solves the system well."""
+    rng = np.random.default_rng(7)
+    q, _ = np.linalg.qr(rng.normal(size=(6, 6)))
+    F_y = q @ np.diag(np.logspace(0, -11, 6)) @ q.T
+    F_x = rng.normal(size=(6, 3))
+    dy_dx = implicit_jacobian(F_x, F_y)
+    residual = np.linalg.norm(F_y @ dy_dx + F_x) / (np.linalg.norm(F_y) * np.linalg.norm(dy_dx) + np.linalg.norm(F_x))
+    assert residual < 1e-14
+
+
+def ridge_data(seed=0, n=40, d=4):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d))
+    y = X @ rng.normal(size=d) + 0.5 * rng.normal(size=n)
+    return X, y
+
+
+def test_ridge_solution_satisfies_optimality_condition():
+    X, y = ridge_data()
+    for lam in [0.0, 0.1, 10.0]:
+        theta = ridge_solution(X, y, lam)
+        np.testing.assert_allclose((X.T @ X + lam * np.eye(4)) @ theta - X.T @ y, 0.0, atol=1e-10)
+
+
+@pytest.mark.parametrize("lam", [1e-3, 0.5, 3.0, 200.0])
+def test_ridge_solution_grad_matches_finite_differences(lam):
+    X, y = ridge_data(seed=1)
+    fd = jacobian_fd(lambda t: ridge_solution(X, y, t[0]), [lam], h=1e-6 * max(lam, 1e-2))[:, 0]
+    np.testing.assert_allclose(ridge_solution_grad(X, y, lam), fd, rtol=1e-5, atol=1e-9)
+
+
+def test_ridge_errors():
+    X, y = ridge_data()
+    with pytest.raises(ValueError, match="lam must be >= 0"):
+        ridge_solution(X, y, -1.0)
+    with pytest.raises(ValueError, match="N = len"):
+        ridge_solution(X, y[:-1], 1.0)
+    with pytest.raises(ValueError, match="singular"):
+        ridge_solution(np.ones((5, 2)), np.ones(5), 0.0)  # collinear columns, no penalty
+
+
+def test_hypergradient_matches_finite_differences_and_descends():
+    X, y = ridge_data(seed=2, n=30, d=8)
+    X_val, y_val = ridge_data(seed=3, n=30, d=8)
+    log_lam = np.log(5.0)
+    loss, grad = ridge_validation_hypergradient(X, y, X_val, y_val, np.exp(log_lam))
+    fd = jacobian_fd(lambda t: ridge_validation_hypergradient(X, y, X_val, y_val, np.exp(t[0]))[0], [log_lam])[0, 0]
+    assert grad == pytest.approx(fd, rel=1e-6)
+    step = 0.1 / abs(grad) * 0.1 if grad else 0.0
+    new_loss, _ = ridge_validation_hypergradient(X, y, X_val, y_val, np.exp(log_lam - step * grad))
+    assert new_loss < loss
+
+
+def equilibrium_problem(n=5, seed=0):
+    rng = np.random.default_rng(seed)
+    W = rng.normal(size=(n, n))
+    W *= 0.8 / np.linalg.norm(W, 2)
+    return TanhEquilibriumLayer(W), rng.normal(size=n), rng.normal(size=n)
+
+
+def test_fixed_point_converges_and_errors():
+    layer, theta, _ = equilibrium_problem()
+    z, iterations = layer.solve(theta)
+    np.testing.assert_allclose(layer.T(z, theta), z, atol=1e-12)
+    assert iterations > 1
+    with pytest.raises(RuntimeError, match="did not converge"):
+        fixed_point(lambda z: 2 * z + 1, np.zeros(2), max_iter=50)
+
+
+@pytest.mark.parametrize("method", ["solve", "iterate"])
+def test_fixed_point_vjp_matches_finite_differences(method):
+    layer, theta, target = equilibrium_problem(seed=4)
+
+    def loss(t):
+        z, _ = layer.solve(t)
+        return 0.5 * np.sum((z - target) ** 2)
+
+    z, _ = layer.solve(theta)
+    grad = fixed_point_vjp(layer.jac_z(z, theta), layer.jac_theta(z, theta), z - target, method=method)
+    np.testing.assert_allclose(grad, jacobian_fd(loss, theta)[0], atol=1e-8)
+
+
+def test_unrolled_gradient_approaches_implicit_gradient():
+    layer, theta, target = equilibrium_problem(seed=5)
+    z, _ = layer.solve(theta)
+    implicit = fixed_point_vjp(layer.jac_z(z, theta), layer.jac_theta(z, theta), z - target)
+    errors = []
+    for K in [1, 5, 20, 80]:
+        z_K, unrolled = unrolled_fixed_point_vjp(
+            layer.T, layer.jac_z, layer.jac_theta, np.zeros(5), theta, K, lambda zk: zk - target
+        )
+        errors.append(np.linalg.norm(unrolled - implicit))
+    assert errors == sorted(errors, reverse=True) and errors[-1] < 1e-7
+
+    # The unrolled gradient is exact for the truncated map: compare with finite differences.
+    def truncated_loss(t):
+        zk = np.zeros(5)
+        for _ in range(3):
+            zk = layer.T(zk, t)
+        return 0.5 * np.sum((zk - target) ** 2)
+
+    _, unrolled3 = unrolled_fixed_point_vjp(layer.T, layer.jac_z, layer.jac_theta, np.zeros(5), theta, 3, lambda zk: zk - target)
+    np.testing.assert_allclose(unrolled3, jacobian_fd(truncated_loss, theta)[0], atol=1e-8)
+
+
+def test_fixed_point_vjp_errors():
+    with pytest.raises(ValueError, match="need jac_z"):
+        fixed_point_vjp(np.zeros((2, 2)), np.zeros((3, 1)), np.zeros(2))
+    with pytest.raises(ValueError, match="singular"):
+        fixed_point_vjp(np.eye(2), np.eye(2), np.ones(2))
+    with pytest.raises(ValueError, match="method"):
+        fixed_point_vjp(np.zeros((2, 2)), np.eye(2), np.ones(2), method="cg")
+    with pytest.raises(ValueError, match=">= 0"):
+        unrolled_fixed_point_vjp(np.tanh, None, None, np.zeros(2), np.zeros(2), -1, None)
