@@ -1,0 +1,30 @@
+"""nbgrader configuration of the course. Plain `nbgrader ...` commands run from this folder.
+
+`make assignments` converts the instructor notebooks in ../solutions (MyST Markdown, the one
+source of graded work) into source/<ps>/<ps>.ipynb and generates the student versions in
+release/. Everything in this folder except this file is generated and ignored by git.
+"""
+import os
+
+c = get_config()  # noqa: F821 (provided by nbgrader)
+
+c.CourseDirectory.course_id = "diffrn"
+c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))
+c.CourseDirectory.db_url = "sqlite:///" + os.path.join(c.CourseDirectory.root, "gradebook.db")
+
+# Student code and tests share one kernel. Short tracebacks keep hidden-test source out of the
+# outputs that feedback is made from; the timeout cuts off infinite loops.
+c.Execute.timeout = 60
+c.Execute.extra_arguments = ["--InteractiveShell.xmode=Minimal"]
+c.Execute.kernel_name = "python3"
+
+# Feedback shows what the student may see: hidden tests are removed before rendering.
+c.GenerateFeedback.preprocessors = [
+    "nbgrader.preprocessors.GetGrades",
+    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+    "nbgrader.preprocessors.ClearHiddenTests",
+]
+c.ClearHiddenTests.enforce_metadata = False
+
+# The exchange is only used when students fetch and submit through nbgrader itself (JupyterHub).
+c.Exchange.root = os.path.join(c.CourseDirectory.root, "exchange")

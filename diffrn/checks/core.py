@@ -1,0 +1,327 @@
+"""The machinery every exercise check is built from.
+
+A check runs a student's function on a list of :class:`Case` objects and judges each answer.
+Judging is split from running on purpose:
+
+* :func:`describe` turns whatever the student returned into plain data (an :class:`Answer`:
+  kind, dtype, shape and float values). It is the only step that touches the student's
+  object, so an object that lies in ``__eq__`` or ``__array__`` gains nothing.
+* A judge (``Case.judge``) looks only at the ``Answer`` and the case's expected value, and
+  raises :class:`CheckFailure` with a message that says what was expected, what was found
+  and, where it can tell, which common mistake produced it (transposed, sign, factor 2...).
+
+The same cases and judges run inside the notebook (visible and hidden tests) and, for the
+final grade, in a separate clean process that student code cannot reach (see
+:mod:`diffrn.grading.verify`).
+"""
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+
+class CheckFailure(AssertionError):
+    """A student's answer is wrong; the message is the feedback they read."""
+
+
+# --------------------------------------------------------------------------------------------
+# Answers: what the student returned, as plain data
+# --------------------------------------------------------------------------------------------
+@dataclass
+class Answer:
+    """A student's return value reduced to plain data.
+
+    ``kind`` is one of ``"ndarray"``, ``"scalar"`` (Python int/float or numpy scalar),
+    ``"list"`` (list or tuple of numbers, converted), ``"tuple"`` (a tuple of answers),
+    ``"str"``, ``"callable"``, ``"none"`` or ``"other"``.
+    """
+
+    kind: str
+    type_name: str
+    dtype: str = ""
+    shape: tuple = ()
+    values: np.ndarray | None = None
+    items: list["Answer"] = field(default_factory=list)
+    text: str = ""
+
+    def to_json(self) -> dict:
+        """A JSON-safe dict (values as a list) for sending between processes."""
+        return {
+            "kind": self.kind,
+            "type_name": self.type_name,
+            "dtype": self.dtype,
+            "shape": list(self.shape),
+            "values": None if self.values is None else [float(v) for v in self.values.reshape(-1)],
+            "items": [item.to_json() for item in self.items],
+            "text": self.text,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict) -> "Answer":
+        shape = tuple(int(s) for s in data["shape"])
+        values = data["values"]
+        return cls(
+            kind=str(data["kind"]),
+            type_name=str(data["type_name"])[:80],
+            dtype=str(data["dtype"])[:20],
+            shape=shape,
+            values=None if values is None else np.array(values, dtype=np.float64).reshape(shape),
+            items=[cls.from_json(item) for item in data["items"]],
+            text=str(data["text"])[:200],
+        )
+
+
+def describe(result: Any) -> Answer:
+    """Reduce a returned value to an :class:`Answer` without trusting its methods."""
+    type_name = type(result).__name__
+    if result is None:
+        return Answer("none", "NoneType")
+    if isinstance(result, str):
+        return Answer("str", "str", text=str.__str__(result)[:200])
+    if type(result) is tuple:
+        return Answer("tuple", "tuple", items=[describe(item) for item in result])
+    if type(result) is np.ndarray:
+        try:
+            values = np.array(result, dtype=np.float64, copy=True)
+        except (TypeError, ValueError):
+            return Answer("other", type_name, dtype=str(result.dtype), shape=tuple(result.shape))
+        return Answer("ndarray", "ndarray", dtype=str(result.dtype), shape=tuple(result.shape), values=values)
+    if type(result) in (int, float, bool) or type(result) in (np.float64, np.float32, np.int64, np.int32):
+        return Answer("scalar", type_name, dtype=type_name, values=np.array(float(result), dtype=np.float64))
+    if type(result) is list:
+        try:
+            values = np.array(result, dtype=np.float64)
+        except (TypeError, ValueError):
+            return Answer("other", "list")
+        return Answer("list", "list", dtype="list", shape=values.shape, values=values)
+    if callable(result):
+        return Answer("callable", type_name)
+    return Answer("other", type_name)
+
+
+# --------------------------------------------------------------------------------------------
+# Cases and running them
+# --------------------------------------------------------------------------------------------
+@dataclass
+class Case:
+    """One call of a student's function and how to judge its answer.
+
+    Args:
+        label: what this case is, as the student should read it in feedback.
+        args: positional arguments for the student's function.
+        judge: ``judge(answer)`` raises :class:`CheckFailure` if the answer is wrong.
+        kwargs: keyword arguments, if any.
+        call: how to get an answer from the student's function when a plain call is not
+            enough (e.g. ``linearize`` returns a function that must itself be evaluated);
+            ``call(function)`` returns the value to judge.
+    """
+
+    label: str
+    args: tuple
+    judge: Callable[[Answer], None]
+    kwargs: dict = field(default_factory=dict)
+    call: Callable[[Callable], Any] | None = None
+
+
+def run_case(function: Callable, case: Case) -> None:
+    """Call ``function`` on one case and judge the answer; also checks inputs stay unchanged."""
+    before = [copy.deepcopy(a) if isinstance(a, np.ndarray) else None for a in case.args]
+    try:
+        result = case.call(function) if case.call else function(*case.args, **case.kwargs)
+    except CheckFailure:
+        raise
+    except Exception as error:  # the student's code raised: say where, not a bare traceback
+        raise CheckFailure(
+            f"{case.label}: your function raised {type(error).__name__}: {error}"
+        ) from None
+    for index, (original, arg) in enumerate(zip(before, case.args)):
+        if original is not None and not _identical(original, arg):
+            raise CheckFailure(
+                f"{case.label}: argument {index + 1} was modified in place. Work on a copy "
+                "(x = np.array(x, dtype=float)) so the caller's array is left as it was."
+            )
+    case.judge(describe(result))
+
+
+def run_cases(function: Callable, cases: Sequence[Case], name: str) -> None:
+    """Run every case; stop at the first failure with a message naming the function."""
+    if not callable(function):
+        raise CheckFailure(f"`{name}` should be a function, but it is a {type(function).__name__}.")
+    for case in cases:
+        run_case(function, case)
+
+
+def _identical(a: np.ndarray, b: np.ndarray) -> bool:
+    return a.shape == b.shape and a.dtype == b.dtype and bool(np.array_equal(a, b, equal_nan=True))
+
+
+# --------------------------------------------------------------------------------------------
+# Judging arrays and numbers
+# --------------------------------------------------------------------------------------------
+def _fmt_shape(shape) -> str:
+    return "(" + ", ".join(str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
+
+
+def expect_array(answer: Answer, shape: tuple, label: str, why: str = "") -> np.ndarray:
+    """The answer's values, after checking it is a float64 ndarray of ``shape``.
+
+    ``why`` explains the expected shape (e.g. "f maps R³ to R², so J is 2×3").
+    """
+    if answer.kind == "list":
+        raise CheckFailure(
+            f"{label}: you returned a list; return a numpy array (np.array(...)) of shape {_fmt_shape(shape)}."
+        )
+    if answer.kind == "scalar" and shape != ():
+        raise CheckFailure(f"{label}: you returned a single number; expected an array of shape {_fmt_shape(shape)}.")
+    if answer.kind == "none":
+        raise CheckFailure(f"{label}: your function returned None. Did you forget `return`?")
+    if answer.kind not in ("ndarray", "scalar"):
+        raise CheckFailure(f"{label}: expected a numpy array of shape {_fmt_shape(shape)}, got a {answer.type_name}.")
+    found_shape = tuple(answer.shape) if answer.kind == "ndarray" else ()
+    if found_shape != tuple(shape):
+        hint = ""
+        if len(shape) == 2 and found_shape == (shape[1], shape[0]):
+            hint = " — transposed? Rows index outputs, columns index inputs."
+        elif len(found_shape) == len(shape) + 1 and 1 in found_shape:
+            hint = " — an extra axis of length 1? Check your reshape or use np.squeeze."
+        elif len(shape) == len(found_shape) + 1 and 1 in shape:
+            hint = " — a missing axis of length 1 (a scalar output still gives one row)?"
+        reason = f" ({why})" if why else ""
+        raise CheckFailure(
+            f"{label}: expected shape {_fmt_shape(shape)}{reason}; yours is {_fmt_shape(found_shape)}{hint}"
+        )
+    if answer.kind == "ndarray" and answer.dtype != "float64":
+        raise CheckFailure(
+            f"{label}: expected float64 values, got dtype {answer.dtype}. Use np.zeros(..., dtype=float) "
+            "or np.asarray(..., dtype=float)."
+        )
+    values = answer.values
+    if not np.all(np.isfinite(values)):
+        bad = np.argwhere(~np.isfinite(np.atleast_1d(values)))
+        where = tuple(int(i) for i in bad[0]) if bad.size else ()
+        raise CheckFailure(
+            f"{label}: your answer contains NaN or inf (first at index {where}). "
+            "Look for a division by zero or an overflow (exp of a large number)."
+        )
+    return values
+
+
+def relative_error(found: np.ndarray, expected: np.ndarray) -> float:
+    """max |found - expected| / max(1, max |expected|), computed in plain Python floats."""
+    found_list = np.asarray(found, dtype=np.float64).reshape(-1).tolist()
+    expected_list = np.asarray(expected, dtype=np.float64).reshape(-1).tolist()
+    scale = max([1.0] + [abs(v) for v in expected_list])
+    worst = max([0.0] + [abs(a - b) for a, b in zip(found_list, expected_list)])
+    return worst / scale
+
+
+def expect_close(found, expected, label: str, rtol: float, what: str = "value") -> None:
+    """Compare arrays of equal shape; on failure say where, by how much, and the likely mistake."""
+    found = np.asarray(found, dtype=np.float64)
+    expected = np.asarray(expected, dtype=np.float64)
+    error = relative_error(found, expected)
+    if math.isfinite(error) and error <= rtol:
+        return
+    diagnosis = diagnose(found, expected, rtol)
+    flat_found = np.atleast_1d(found)
+    flat_expected = np.atleast_1d(expected)
+    index = np.unravel_index(int(np.argmax(np.abs(flat_found - flat_expected))), flat_expected.shape)
+    where = "" if expected.ndim == 0 else f" at index {tuple(int(i) for i in index)}"
+    raise CheckFailure(
+        f"{label}: wrong {what}{where}: expected {float(flat_expected[index]):.6g}, "
+        f"found {float(flat_found[index]):.6g} (relative error {error:.2e}, tolerance {rtol:.0e})."
+        + (f" {diagnosis}" if diagnosis else "")
+    )
+
+
+def diagnose(found: np.ndarray, expected: np.ndarray, rtol: float) -> str:
+    """Name a common mistake that turns ``expected`` into ``found``, if one fits."""
+    loose = max(rtol, 1e-6) * 10
+
+    def near(candidate):
+        return candidate.shape == found.shape and relative_error(found, candidate) <= loose
+
+    if not np.any(expected):
+        return ""
+    if expected.ndim == 2 and expected.shape[0] == expected.shape[1] and near(expected.T):
+        return "Your matrix is the transpose of the right one: rows index outputs, columns inputs."
+    if near(-expected):
+        return "Your answer has the wrong sign everywhere."
+    if near(2 * expected):
+        return "Your answer is twice the right one (a factor of 2 too many)."
+    if near(expected / 2):
+        return "Your answer is half the right one (a missing factor of 2)."
+    return ""
+
+
+def expect_scalar(answer: Answer, label: str) -> float:
+    """The answer as a float, accepting a Python/numpy scalar or a 0-d or size-1 array."""
+    if answer.kind == "none":
+        raise CheckFailure(f"{label}: your function returned None. Did you forget `return`?")
+    if answer.kind in ("scalar", "ndarray", "list") and answer.values is not None and answer.values.size == 1:
+        value = float(answer.values.reshape(-1)[0])
+        if not math.isfinite(value):
+            raise CheckFailure(f"{label}: your answer is {value}. Look for a division by zero or an overflow.")
+        return value
+    raise CheckFailure(f"{label}: expected a single number, got a {answer.type_name} of shape {answer.shape}.")
+
+
+# --------------------------------------------------------------------------------------------
+# Exercises and problem sets
+# --------------------------------------------------------------------------------------------
+@dataclass
+class Exercise:
+    """The checks of one student function.
+
+    Args:
+        name: the function's name in the notebook (the contract).
+        visible: ``visible()`` -> fixed cases the student sees and can debug against.
+        hidden: ``hidden(rng)`` -> random cases drawn per student (see :mod:`.seeding`).
+        hard: ``hard(rng)`` -> optional hard cases (overflow, ill-conditioning) graded in a
+            test cell of their own, so failing only them costs less.
+    """
+
+    name: str
+    visible: Callable[[], list]
+    hidden: Callable[[np.random.Generator], list]
+    hard: Callable[[np.random.Generator], list] | None = None
+
+    def cases(self, part: str, rng: np.random.Generator | None = None) -> list:
+        if part == "visible":
+            return self.visible()
+        source = {"hidden": self.hidden, "hard": self.hard}.get(part)
+        if source is None:
+            raise ValueError(f"{self.name} has no {part!r} cases")
+        return source(rng)
+
+    def __call__(self, function, hidden: bool = False, part: str | None = None, salt: str = "") -> None:
+        """Check ``function``; raises :class:`CheckFailure` with feedback, prints a line on success."""
+        from diffrn.checks.seeding import rng_for
+
+        part = part or ("hidden" if hidden else "visible")
+        rng = None if part == "visible" else rng_for(f"{self.name}/{part}", salt=salt)
+        cases = self.cases(part, rng)
+        run_cases(function, cases, self.name)
+        if part == "visible":
+            print(f"{self.name}: all {len(cases)} visible checks passed.")
+
+
+class ProblemSet:
+    """The exercises of one assignment, reachable as attributes: ``check.jacobian_fd(...)``."""
+
+    def __init__(self, assignment: str, exercises: Sequence[Exercise]):
+        self.assignment = assignment
+        self.exercises = {exercise.name: exercise for exercise in exercises}
+
+    def __getattr__(self, name: str) -> Exercise:
+        try:
+            return self.__dict__["exercises"][name]
+        except KeyError:
+            raise AttributeError(f"{self.__dict__.get('assignment')} has no exercise named {name!r}") from None
+
+    def __dir__(self):
+        return list(self.exercises)

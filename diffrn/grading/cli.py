@@ -1,0 +1,64 @@
+"""Command line of the instructor's tasks: ``python -m diffrn.grading.cli <command>``.
+
+    release [ps ...]        student notebooks into <course>/release/<ps>/<ps>.ipynb
+    validate [ps ...]       sources pass every test, releases fail every test
+    grade ps [--jobs n]     autograde every submission, write feedback and grades.csv
+
+The Makefile's ``assignments``, ``validate`` and ``grade`` targets call these.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from diffrn.grading.course import Course, GradingError, assignments, release, validate
+
+
+def _names(requested: list[str]) -> list[str]:
+    names = requested or assignments()
+    if not names:
+        raise GradingError("no problem sets found in solutions/ (expected solutions/ps*.md)")
+    return names
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m diffrn.grading.cli", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--course", type=Path, default=None, help="nbgrader course directory (default: autograder/)")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("release").add_argument("assignments", nargs="*")
+    commands.add_parser("validate").add_argument("assignments", nargs="*")
+    grade_parser = commands.add_parser("grade")
+    grade_parser.add_argument("assignment")
+    grade_parser.add_argument("--jobs", type=int, default=None, help="worker processes (default: every core)")
+    args = parser.parse_args(argv)
+
+    try:
+        course = Course(args.course) if args.course else Course()
+        if args.command == "release":
+            for name in _names(args.assignments):
+                print(f"released {release(course, name).relative_to(course.root.parent)}")
+            return 0
+        if args.command == "validate":
+            problems = []
+            for name in _names(args.assignments):
+                found = validate(course, name)
+                problems += found
+                print(f"{name}: {'OK (source passes, release fails every test)' if not found else 'PROBLEMS'}")
+            for problem in problems:
+                print("  " + problem, file=sys.stderr)
+            return 1 if problems else 0
+        if args.command == "grade":
+            from diffrn.grading.batch import grade_assignment
+
+            summary = grade_assignment(course, args.assignment, jobs=args.jobs)
+            return 0 if summary.ok else 1
+    except GradingError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
