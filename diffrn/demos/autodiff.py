@@ -1,0 +1,263 @@
+"""Demos of Chapter 3: backpropagation one step at a time, and what forward and reverse mode cost.
+
+* :func:`plot_backprop_step` draws the graph of f(x1, x2) = log x1 + x1 x2 - tanh x2 built with
+  the scalar engine, with the adjoints known after ``step`` steps of its backward pass.
+* :func:`plot_mode_costs` compares, for a chain of dense layers from R^n to R^m, the multiplies
+  needed to build the Jacobian with JVPs (forward mode) or VJPs (reverse mode), and the times
+  the tensor engine measures for ``jacobian(mode="forward")`` and ``jacobian(mode="reverse")``.
+"""
+from __future__ import annotations
+
+import functools
+import time
+
+import numpy as np
+from matplotlib.patches import Circle, FancyArrowPatch
+
+from diffrn.autodiff import jacobian
+from diffrn.autodiff import numpy as anp
+from diffrn.autodiff.scalar import Value
+from diffrn.demos.core import Control, figure, interactive_demo
+
+# ----- backpropagation, step by step ------------------------------------------------------------
+
+# Where each node of the example graph is drawn, its name, and the formula that made it.
+GRAPH_LAYOUT = {
+    "x1": (0.0, 1.0), "x2": (0.0, -1.0),
+    "v1": (2.3, 1.75), "v2": (2.3, 0.0), "v3": (2.3, -1.75),
+    "v4": (4.6, 0.9), "v5": (6.6, 0.0),
+}
+NAMES = {"x1": "x_1", "x2": "x_2", "v1": "v_1", "v2": "v_2", "v3": "v_3", "v4": "v_4", "v5": "f"}
+FORMULAS = {
+    "+": "{c} = {a} + {b}", "-": "{c} = {a} - {b}", "*": r"{c} = {a}\,{b}",
+    "log": r"{c} = \log {a}", "tanh": r"{c} = \tanh {a}",
+}
+# How each operation of the scalar engine sends the adjoint of c = op(a, b) to its inputs.
+RULES = {
+    "+": r"$\bar{{{a}}}$ += $\bar{{{c}}}$,  $\bar{{{b}}}$ += $\bar{{{c}}}$",
+    "-": r"$\bar{{{a}}}$ += $\bar{{{c}}}$,  $\bar{{{b}}}$ -= $\bar{{{c}}}$",
+    "*": r"$\bar{{{a}}}$ += ${b}\,\bar{{{c}}}$,  $\bar{{{b}}}$ += ${a}\,\bar{{{c}}}$",
+    "log": r"$\bar{{{a}}}$ += $\bar{{{c}}}\,/\,{a}$",
+    "tanh": r"$\bar{{{a}}}$ += $(1 - {c}^2)\,\bar{{{c}}}$",
+}
+
+
+def example_graph(x1: float = 2.0, x2: float = 0.5) -> Value:
+    """f(x1, x2) = log(x1) + x1 * x2 - tanh(x2) with the scalar engine; every node is labelled.
+
+    x1 feeds log and the product, x2 feeds the product and tanh: both collect two adjoint terms.
+    """
+    a, b = Value(x1, label="x1"), Value(x2, label="x2")
+    v1 = a.log()
+    v2 = a * b
+    v3 = b.tanh()
+    v4 = v1 + v2
+    f = v4 - v3
+    for node, label in [(v1, "v1"), (v2, "v2"), (v3, "v3"), (v4, "v4"), (f, "v5")]:
+        node.label = label
+    return f
+
+
+def backprop_schedule(output: Value) -> list[Value]:
+    """The operations in the order ``Value.backward`` runs their ``_backward`` (inputs excluded)."""
+    return [v for v in reversed(output.topological_order()) if v._prev]
+
+
+def run_backprop_steps(output: Value, step: int) -> tuple[Value | None, dict]:
+    """Replay the first ``step`` steps of ``output.backward()``.
+
+    Step 0 is the forward pass (no adjoints yet), step 1 seeds d f / d f = 1, and step k >= 2 runs
+    the backward closure of the (k-1)-th operation of :func:`backprop_schedule`.
+
+    Returns:
+        the node whose closure ran last (the output at step 1, None at step 0), and for every
+        node the list of terms its adjoint has received so far (their sum is ``node.grad``).
+    """
+    order = output.topological_order()
+    terms = {v: [] for v in order}
+    for v in order:
+        v.grad = 0.0
+    if step == 0:
+        return None, terms
+    output.grad = 1.0
+    terms[output].append(1.0)
+    schedule = backprop_schedule(output)
+    for node in schedule[: step - 1]:
+        before = {child: child.grad for child in node._prev}
+        node._backward()
+        for child in set(node._prev):
+            terms[child].append(child.grad - before[child])
+    return (schedule[step - 2] if step >= 2 else output), terms
+
+
+def backprop_step_count(x1: float = 2.0, x2: float = 0.5) -> int:
+    """The last step of the demo: the seed plus one step per operation."""
+    return 1 + len(backprop_schedule(example_graph(x1, x2)))
+
+
+def plot_backprop_step(step: int = 0, x1: float = 2.0, x2: float = 0.5):
+    """The example graph after ``step`` steps of backpropagation.
+
+    Circles show each node's value; under a circle are the terms its adjoint (d f / d node) has
+    received so far and their sum. The operation whose closure just ran is orange, the edges it
+    sent adjoints along are thick, and the title states the rule it applied.
+    """
+    output = example_graph(x1, x2)
+    processed, terms = run_backprop_steps(output, step)
+    nodes = {v.label: v for v in output.topological_order()}
+    fig, ax = figure(7.0, 3.6)
+    ax.set_xlim(-0.9, 7.5)
+    ax.set_ylim(-2.75, 2.6)
+    ax.set_aspect("equal")
+    ax.axis("off")
+    for label, node in nodes.items():
+        active = node is processed and step >= 2
+        for child in node._prev:
+            ax.add_patch(FancyArrowPatch(
+                GRAPH_LAYOUT[child.label], GRAPH_LAYOUT[label], arrowstyle="-|>", mutation_scale=12,
+                shrinkA=21, shrinkB=21, lw=2.8 if active else 1.0, color="tab:orange" if active else "0.5",
+            ))
+    for label, node in nodes.items():
+        x, y = GRAPH_LAYOUT[label]
+        face = "tab:orange" if node is processed else ("#dbe9f6" if node._prev else "#e8e8e8")
+        ax.add_patch(Circle((x, y), 0.42, facecolor=face, edgecolor="0.2", lw=1.2, zorder=3))
+        ax.text(x, y + 0.13, f"${NAMES[label]}$", ha="center", va="center", fontsize=10, zorder=4)
+        ax.text(x, y - 0.15, f"{node.data:.3f}", ha="center", va="center", fontsize=8, zorder=4)
+        if node._prev:
+            names = [NAMES[v.label] for v in node._prev] + [""]
+            formula = FORMULAS[node._op].format(a=names[0], b=names[1], c=NAMES[label])
+            ax.text(x, y + 0.6, f"${formula}$", ha="center", va="center", fontsize=8, color="0.3")
+        if terms[node]:
+            parts = " + ".join(f"{t:.3f}" for t in terms[node]).replace("+ -", "- ")
+            text = rf"$\bar{{{NAMES[label]}}}$ = {parts}"
+            if len(terms[node]) > 1:
+                text += f"\n= {node.grad:.3f}"
+            ax.text(x, y - 0.58, text, ha="center", va="top", fontsize=8, color="tab:red")
+    ax.set_title(_step_title(step, backprop_step_count(x1, x2), processed, output), fontsize=10)
+    return fig
+
+
+def _step_title(step, last, processed, output) -> str:
+    if step == 0:
+        return f"step 0 of {last}: forward pass, f = {output.data:.3f}; no adjoints yet"
+    if step == 1:
+        return rf"step 1 of {last}: seed $\bar f = \partial f / \partial f = 1$"
+    names = [NAMES[v.label] for v in processed._prev] + [""]
+    values = dict(a=names[0], b=names[1], c=NAMES[processed.label])
+    formula = FORMULAS[processed._op].format(**values)
+    done = "  (done)" if step == last else ""
+    return f"step {step} of {last}: ${formula}$ sends  {RULES[processed._op].format(**values)}{done}"
+
+
+def backprop_demo():
+    """Step through the backward pass of the example graph."""
+    steps = list(range(backprop_step_count() + 1))
+    return interactive_demo(plot_backprop_step, [Control("step", steps, "backward step", default=0, fmt="{:d}")])
+
+
+# ----- forward versus reverse mode: counts and timings ------------------------------------------
+
+def chain_dims(n: int, m: int, width: int, depth: int) -> list[int]:
+    """Sizes d_0 = n, d_1 = ... = d_{depth-1} = width, d_depth = m of a chain of dense layers."""
+    return [n] + [width] * (depth - 1) + [m]
+
+
+def chain_multiply_counts(n: int, m: int, width: int = 32, depth: int = 3) -> dict[str, int]:
+    """Multiplies in the matrix-vector products of a chain of ``depth`` dense layers R^n -> R^m.
+
+    One pass through layer k (a JVP, a VJP, or evaluating it) multiplies a d_k x d_{k-1} matrix
+    by a vector: d_k d_{k-1} multiplies; elementwise steps are ignored (they are lower order).
+
+    Returns:
+        ``evaluate``: one pass, P = sum_k d_k d_{k-1}; ``forward``: the Jacobian from n JVPs,
+        n P; ``reverse``: the Jacobian from m VJPs, m P.
+    """
+    dims = chain_dims(n, m, width, depth)
+    one_pass = sum(a * b for a, b in zip(dims[:-1], dims[1:]))
+    return {"evaluate": one_pass, "forward": n * one_pass, "reverse": m * one_pass}
+
+
+def make_chain(n: int, m: int, width: int = 32, depth: int = 3, seed: int = 0):
+    """A chain of dense tanh layers R^n -> R^m (the last layer linear), as an ``anp`` function."""
+    rng = np.random.default_rng(seed)
+    dims = chain_dims(n, m, width, depth)
+    weights = [rng.standard_normal((b, a)) / np.sqrt(a) for a, b in zip(dims[:-1], dims[1:])]
+
+    def chain(x):
+        for W in weights[:-1]:
+            x = anp.tanh(W @ x)
+        return weights[-1] @ x
+    return chain
+
+
+def time_jacobian(n: int, m: int, mode: str, width: int = 32, depth: int = 3, repeats: int = 3) -> float:
+    """Best of ``repeats`` wall-clock times (seconds) of ``jacobian(chain, x, mode)``."""
+    chain, x = make_chain(n, m, width, depth), np.linspace(-1.0, 1.0, n)
+    best = np.inf
+    for _ in range(repeats):
+        start = time.perf_counter()
+        jacobian(chain, x, mode=mode)
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+COST_NS = (1, 4, 16, 64, 256)
+COST_MS = (1, 4, 16, 64, 256)
+
+
+@functools.lru_cache(maxsize=None)
+def measured_jacobian_times(ns=COST_NS, ms=COST_MS, width: int = 32, depth: int = 3) -> dict:
+    """Times of both modes on the grid ``ns x ms``, measured once per process (cached).
+
+    Returns:
+        ``{"forward": array, "reverse": array}``, each of shape (len(ns), len(ms)), in seconds.
+    """
+    times = {mode: np.zeros((len(ns), len(ms))) for mode in ("forward", "reverse")}
+    for i, n in enumerate(ns):
+        for j, m in enumerate(ms):
+            for mode in times:
+                times[mode][i, j] = time_jacobian(n, m, mode, width, depth)
+    return times
+
+
+def plot_mode_costs(n: int = 16, m: int = 16, width: int = 32, depth: int = 3):
+    """Left: multiplies for the Jacobian of the chain R^n -> R^m by each mode (log scale).
+    Right: measured time of ``jacobian`` in both modes against m, for this n; the dot is (n, m)."""
+    counts = chain_multiply_counts(n, m, width, depth)
+    fig, (left, right) = figure(7.0, 3.4, ncols=2)
+    labels = ["evaluate f\nonce", f"forward:\n{n} JVPs", f"reverse:\n{m} VJPs"]
+    values = [counts["evaluate"], counts["forward"], counts["reverse"]]
+    bars = left.bar(labels, values, color=["0.6", "tab:blue", "tab:orange"])
+    for bar, value in zip(bars, values):
+        left.text(bar.get_x() + bar.get_width() / 2, value * 1.25, f"{value:,}", ha="center", fontsize=8)
+    left.set_yscale("log")
+    left.set_ylim(1e2, 1e7)
+    left.set_ylabel("multiplies")
+    left.set_title(f"Jacobian of a {depth}-layer chain, width {width}", fontsize=9)
+    left.tick_params(axis="x", labelsize=8)
+
+    if n not in COST_NS or m not in COST_MS:
+        raise ValueError(f"n must be one of {COST_NS} and m one of {COST_MS} (the measured grid)")
+    times = measured_jacobian_times(width=width, depth=depth)
+    row = COST_NS.index(n)
+    for mode, color in (("forward", "tab:blue"), ("reverse", "tab:orange")):
+        right.plot(COST_MS, 1e3 * times[mode][row], "o-", color=color, label=f"mode={mode!r}", ms=4)
+        right.plot([m], [1e3 * times[mode][row][COST_MS.index(m)]], "o", color=color, ms=10, mfc="none", mew=2)
+    right.set_xscale("log", base=2)
+    right.set_yscale("log")
+    everything = 1e3 * np.concatenate([times["forward"].ravel(), times["reverse"].ravel()])
+    right.set_ylim(everything.min() / 1.5, everything.max() * 3)  # the same for every frame
+    right.set_xlabel("outputs m")
+    right.set_ylabel("time of jacobian (ms)")
+    right.set_title(f"measured, n = {n} inputs", fontsize=9)
+    right.axvline(n, color="0.7", ls=":", lw=1)
+    right.legend(fontsize=8, loc="upper left")
+    return fig
+
+
+def mode_costs_demo():
+    """Choose the numbers of inputs and outputs; compare the costs of the two modes."""
+    return interactive_demo(plot_mode_costs, [
+        Control("n", list(COST_NS), r"inputs \(n\)", default=16, fmt="{:d}"),
+        Control("m", list(COST_MS), r"outputs \(m\)", default=16, fmt="{:d}"),
+    ])
