@@ -325,3 +325,148 @@ class ProblemSet:
 
     def __dir__(self):
         return list(self.exercises)
+
+
+# --------------------------------------------------------------------------------------------
+# Helpers added for problem sets 2-6 (nothing above depends on them)
+# --------------------------------------------------------------------------------------------
+def _worst_entry(found: np.ndarray, expected: np.ndarray) -> tuple[str, float, float]:
+    """Where ``found`` is furthest from ``expected``: (" at index (i, j)", expected, found)."""
+    flat_found = np.atleast_1d(found)
+    flat_expected = np.atleast_1d(expected)
+    gaps = np.abs(flat_found - flat_expected)
+    gaps = np.where(np.isfinite(gaps), gaps, np.inf)
+    index = np.unravel_index(int(np.argmax(gaps)), flat_expected.shape)
+    where = "" if expected.ndim == 0 else f" at index {tuple(int(i) for i in index)}"
+    return where, float(flat_expected[index]), float(flat_found[index])
+
+
+def expect_close_named(found, expected, label: str, rtol: float, what: str = "value",
+                       mistakes: Sequence[tuple[Any, str]] = ()) -> None:
+    """Like :func:`expect_close`, but first names the mistake if ``found`` matches one of ``mistakes``.
+
+    Args:
+        mistakes: pairs ``(what a known mistake returns, explanation)``, most specific first.
+            The explanation should say what the right computation is.
+    """
+    found = np.asarray(found, dtype=np.float64)
+    expected = np.asarray(expected, dtype=np.float64)
+    error = relative_error(found, expected)
+    if math.isfinite(error) and error <= rtol:
+        return
+    loose = max(rtol, 1e-6) * 10
+    for candidate, explanation in mistakes:
+        candidate = np.asarray(candidate, dtype=np.float64)
+        if candidate.shape != found.shape or not np.all(np.isfinite(candidate)):
+            continue
+        if relative_error(found, candidate) <= loose and relative_error(candidate, expected) > loose:
+            where, want, got = _worst_entry(found, expected)
+            raise CheckFailure(
+                f"{label}: wrong {what}{where}: expected {want:.6g}, found {got:.6g}. {explanation}"
+            )
+    expect_close(found, expected, label, rtol, what)
+
+
+def expect_tuple(answer: Answer, names: Sequence[str], label: str) -> list[Answer]:
+    """The items of a tuple answer with one item per name, e.g. ``("g_W", "g_x")``."""
+    wanted = "(" + ", ".join(names) + ")"
+    if answer.kind == "tuple" and len(answer.items) == len(names):
+        return answer.items
+    if answer.kind == "tuple":
+        raise CheckFailure(
+            f"{label}: expected a tuple of {len(names)} items {wanted}; yours has {len(answer.items)} items."
+        )
+    if answer.kind == "none":
+        raise CheckFailure(f"{label}: your function returned None; expected a tuple {wanted}. Did you forget `return`?")
+    found = "a list" if answer.type_name == "list" else f"a {answer.type_name}"
+    if answer.kind == "ndarray":
+        found += f" of shape {_fmt_shape(answer.shape)}"
+    raise CheckFailure(
+        f"{label}: expected a tuple {wanted}; you returned {found}. End with `return {', '.join(names)}` "
+        "(a tuple, not a list or one stacked array)."
+    )
+
+
+def expect_choice(answer: Answer, choices: Sequence[str], label: str) -> str:
+    """The answer's text, after checking it is one of ``choices``."""
+    allowed = ", ".join(repr(choice) for choice in choices)
+    if answer.kind != "str":
+        raise CheckFailure(f"{label}: expected one of the strings {allowed}; you returned a {answer.type_name}.")
+    if answer.text not in choices:
+        raise CheckFailure(f"{label}: expected one of {allowed}; you returned {answer.text!r}.")
+    return answer.text
+
+
+def quietly(*args, **kwargs) -> Callable[[Callable], Any]:
+    """A ``Case.call`` adapter that calls the function with numpy's floating-point warnings off.
+
+    For cases built to overflow: the feedback names the overflow, so numpy's RuntimeWarning
+    (which nbgrader would count as an error output) adds nothing.
+    """
+
+    def call(function):
+        with np.errstate(all="ignore"):
+            return function(*args, **kwargs)
+
+    return call
+
+
+def backward_error(matrix, solution, rhs) -> float:
+    """``||A X - B|| / (||A|| ||X||)`` (Frobenius norms): how far X is from solving A X = B exactly.
+
+    A backward-stable solver (LU with pivoting, as in ``np.linalg.solve``) keeps this near
+    machine precision whatever the condition number of A; multiplying by an explicitly formed
+    inverse does not.
+    """
+    matrix = np.asarray(matrix, dtype=np.float64)
+    solution = np.asarray(solution, dtype=np.float64)
+    rhs = np.asarray(rhs, dtype=np.float64)
+    scale = float(np.linalg.norm(matrix) * np.linalg.norm(solution))
+    if scale == 0.0:
+        return float(np.linalg.norm(rhs))
+    return float(np.linalg.norm(matrix @ solution - rhs) / scale)
+
+
+def expect_adjoint(cotangent, forward_of, directions, found, label: str, rtol: float, what: str) -> None:
+    """Check the adjoint identity <u, J v> = <Jᵀu, v> for a student's ``found`` = Jᵀu.
+
+    Args:
+        cotangent: u, in the output space.
+        forward_of: ``forward_of(v)`` -> J v (the reference JVP).
+        directions: random directions v in the input space (same shape as ``found``).
+        found: the student's vector-Jacobian product (values of an already checked array).
+        what: how to name ``found`` in feedback (e.g. "g_x").
+    """
+    u = np.asarray(cotangent, dtype=np.float64)
+    found = np.asarray(found, dtype=np.float64)
+    for number, v in enumerate(directions, start=1):
+        v = np.asarray(v, dtype=np.float64)
+        left = float(np.sum(u * forward_of(v)))
+        right = float(np.sum(found * v))
+        scale = max(1.0, float(np.linalg.norm(u) * np.linalg.norm(forward_of(v))),
+                    float(np.linalg.norm(found) * np.linalg.norm(v)))
+        if not abs(left - right) <= rtol * scale:
+            raise CheckFailure(
+                f"{label}: the adjoint identity <u, J v> = <{what}, v> fails for random direction {number}: "
+                f"<u, J v> = {left:.6g} but <{what}, v> = {right:.6g}."
+            )
+
+
+# A ``Case.call`` adapter may run in a sandbox process while the judge runs in the grader's
+# (see diffrn.grading.verify): it must report what it observed (a call count, a memory peak,
+# an exception it caught) in its return value, never in shared state and never by raising.
+# ``flag(code, *details)`` is that report; the judge reads it back with :func:`flagged`.
+FLAG = "__diffrn_flag__"
+
+
+def flag(code: str, *details) -> tuple:
+    """A return value for a ``Case.call`` adapter meaning "observed ``code``", with plain details."""
+    return (FLAG, code, *details)
+
+
+def flagged(answer: Answer) -> tuple[str, list[Answer]] | None:
+    """``(code, details)`` if the adapter returned :func:`flag`, else None."""
+    if answer.kind == "tuple" and len(answer.items) >= 2 and answer.items[0].kind == "str" \
+            and answer.items[0].text == FLAG and answer.items[1].kind == "str":
+        return answer.items[1].text, answer.items[2:]
+    return None

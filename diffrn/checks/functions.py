@@ -72,3 +72,250 @@ class Jacobian:
 
     def __call__(self, x):
         return self.function.jacobian(x)
+
+
+# ============================================================================================
+# Added for problem sets 2-6. Same rule: classes with their random coefficients, no closures.
+# ============================================================================================
+def _calls_failure(message: str):
+    # Imported here so that this module stays importable on its own.
+    from diffrn.checks.core import CheckFailure
+
+    return CheckFailure(message)
+
+
+class LinearOracle:
+    """The VJP ``u -> uᵀJ`` or the JVP ``v -> J v`` of a fixed matrix J, counting its calls.
+
+    Args:
+        J: the (m, n) matrix.
+        mode: ``"vjp"`` (takes u of length m, returns shape (n,)) or ``"jvp"`` (takes v of
+            length n, returns shape (m,)).
+    """
+
+    def __init__(self, J, mode: str):
+        self.J = np.array(J, dtype=np.float64)
+        if mode not in ("vjp", "jvp"):
+            raise ValueError(f"mode must be 'vjp' or 'jvp', not {mode!r}")
+        self.mode = mode
+        self.calls = 0
+
+    def __call__(self, vector):
+        self.calls += 1
+        m, n = self.J.shape
+        length, space = (m, "output") if self.mode == "vjp" else (n, "input")
+        vector = np.asarray(vector)
+        if vector.shape != (length,):
+            raise ValueError(
+                f"{self.mode} takes a 1-D vector of length {length} (a vector in the {space} space), "
+                f"but was called with an array of shape {vector.shape}"
+            )
+        vector = vector.astype(np.float64)
+        return vector @ self.J if self.mode == "vjp" else self.J @ vector
+
+
+class ScalarFunction:
+    """f(x) = sum_k c_k tanh(a_k·x + b_k) + ½ xᵀQx + p·x, a smooth scalar function of x in R^n.
+
+    Exact gradient, Hessian and Hessian-vector products. ``output`` chooses how the value is
+    returned: ``"float"``, ``"0d"`` (a 0-d array) or ``"1d"`` (an array of length 1), the three
+    forms a scalar function handed to student code may take. With ``definite=True`` the
+    quadratic part dominates, so the Hessian is positive definite everywhere (for Newton).
+    """
+
+    def __init__(self, rng: np.random.Generator, n: int, terms: int = 3, output: str = "float",
+                 definite: bool = False):
+        self.a = rng.normal(size=(terms, n)) / np.sqrt(n)
+        self.b = rng.normal(size=terms) * 0.5
+        self.c = rng.normal(size=terms)
+        M = rng.normal(size=(n, n)) / np.sqrt(n)
+        if definite:
+            # tanh'' is at most 0.77 in absolute value: this shift keeps every eigenvalue >= 1.
+            bound = float(np.sum(np.abs(self.c) * np.sum(self.a ** 2, axis=1))) * 0.77
+            self.Q = M @ M.T + (1.0 + bound) * np.eye(n)
+        else:
+            self.Q = (M + M.T) / 2
+        self.p = rng.normal(size=n) * 0.5
+        self.output = output
+        self.calls = 0
+
+    def __call__(self, x):
+        self.calls += 1
+        x = np.asarray(x, dtype=np.float64)
+        value = float(np.sum(self.c * np.tanh(self.a @ x + self.b)) + 0.5 * x @ self.Q @ x + self.p @ x)
+        if self.output == "0d":
+            return np.array(value)
+        if self.output == "1d":
+            return np.array([value])
+        return value
+
+    def gradient(self, x) -> np.ndarray:
+        x = np.asarray(x, dtype=np.float64)
+        t = np.tanh(self.a @ x + self.b)
+        return (self.c * (1 - t ** 2)) @ self.a + self.Q @ x + self.p
+
+    def hessian(self, x) -> np.ndarray:
+        x = np.asarray(x, dtype=np.float64)
+        t = np.tanh(self.a @ x + self.b)
+        weights = self.c * (-2 * t * (1 - t ** 2))
+        return (self.a.T * weights) @ self.a + self.Q
+
+    def hvp(self, x, v) -> np.ndarray:
+        return self.hessian(x) @ np.asarray(v, dtype=np.float64)
+
+
+class SeparableFunction:
+    """f(x) = sum_i (a_i x_i²/2 + c_i log cosh x_i) + s (u·x)²/2: gradient and H v cost O(n).
+
+    Its Hessian diag(a + c (1 - tanh² x)) + s u uᵀ is dense, so forming it for n = 100 000
+    would take 80 GB; its Hessian-vector product takes a few vectors of length n.
+    """
+
+    def __init__(self, rng: np.random.Generator, n: int):
+        self.a = rng.uniform(0.5, 2.0, size=n)
+        self.c = rng.normal(size=n)
+        self.u = rng.normal(size=n) / np.sqrt(n)
+        self.s = float(rng.uniform(0.5, 2.0))
+        self.calls = 0
+
+    def __call__(self, x):
+        self.calls += 1
+        x = np.asarray(x, dtype=np.float64)
+        log_cosh = np.logaddexp(x, -x) - np.log(2.0)
+        return float(np.sum(0.5 * self.a * x ** 2 + self.c * log_cosh) + 0.5 * self.s * (self.u @ x) ** 2)
+
+    def gradient(self, x) -> np.ndarray:
+        x = np.asarray(x, dtype=np.float64)
+        return self.a * x + self.c * np.tanh(x) + self.s * (self.u @ x) * self.u
+
+    def hvp(self, x, v) -> np.ndarray:
+        x = np.asarray(x, dtype=np.float64)
+        v = np.asarray(v, dtype=np.float64)
+        return (self.a + self.c * (1 - np.tanh(x) ** 2)) * v + self.s * (self.u @ v) * self.u
+
+    def hessian(self, x) -> np.ndarray:
+        x = np.asarray(x, dtype=np.float64)
+        return np.diag(self.a + self.c * (1 - np.tanh(x) ** 2)) + self.s * np.outer(self.u, self.u)
+
+
+class QuadraticFunction:
+    """f(x) = ½ (x - x*)ᵀ H (x - x*) with a given symmetric H: gradient H (x - x*), Hessian H."""
+
+    def __init__(self, H, center):
+        self.H = np.array(H, dtype=np.float64)
+        self.center = np.array(center, dtype=np.float64)
+
+    def __call__(self, x):
+        d = np.asarray(x, dtype=np.float64) - self.center
+        return float(0.5 * d @ self.H @ d)
+
+    def gradient(self, x) -> np.ndarray:
+        return self.H @ (np.asarray(x, dtype=np.float64) - self.center)
+
+    def hessian(self, x) -> np.ndarray:
+        return self.H.copy()
+
+
+class Gradient:
+    """``grad(x)`` of any function above with a ``gradient`` method, as its own callable.
+
+    With ``limit``, calling it more than ``limit`` times fails the check with a message that
+    says so: it stops a method whose cost grows with n before it runs for hours.
+    """
+
+    def __init__(self, function, limit: int | None = None, caller: str = "your function"):
+        self.function = function
+        self.limit = limit
+        self.caller = caller
+        self.calls = 0
+
+    def __call__(self, x):
+        self.calls += 1
+        if self.limit is not None and self.calls > self.limit:
+            n = np.asarray(x).size
+            raise _calls_failure(
+                f"{self.caller} called grad_f more than {self.limit} times for n = {n}. Building the "
+                f"Hessian column by column needs n = {n} gradient calls; a Hessian-vector product needs "
+                "two: use differences of gradients along v."
+            )
+        return self.function.gradient(x)
+
+
+class Hessian:
+    """``hess(x)`` of any function above with a ``hessian`` method, as its own callable."""
+
+    def __init__(self, function):
+        self.function = function
+
+    def __call__(self, x):
+        return self.function.hessian(x)
+
+
+class TanhConditioner:
+    """x1 -> amplitude * tanh(A x1 + b) + offset, a conditioner (scale or shift) of a coupling layer."""
+
+    def __init__(self, rng: np.random.Generator, half: int, amplitude: float = 1.0, offset: float = 0.0):
+        self.A = rng.normal(size=(half, half)) / np.sqrt(half)
+        self.b = rng.normal(size=half) * 0.5
+        self.amplitude = float(amplitude)
+        self.offset = float(offset)
+
+    def __call__(self, x1):
+        x1 = np.asarray(x1, dtype=np.float64)
+        return self.amplitude * np.tanh(x1 @ self.A.T + self.b) + self.offset
+
+
+class AffineFlow:
+    """The data-to-latent map z = A x + b, returning ``(z, log|det A|)`` like a flow layer."""
+
+    def __init__(self, A, b):
+        self.A = np.array(A, dtype=np.float64)
+        self.b = np.array(b, dtype=np.float64)
+        self.log_det = float(np.linalg.slogdet(self.A)[1])
+
+    def __call__(self, x):
+        return self.A @ np.asarray(x, dtype=np.float64) + self.b, self.log_det
+
+
+class CouplingFlow:
+    """One affine coupling layer y = (x1, x2 exp(s(x1)) + t(x1)), returning ``(y, sum s(x1))``."""
+
+    def __init__(self, scale, shift):
+        self.scale = scale
+        self.shift = shift
+
+    def __call__(self, x):
+        x = np.asarray(x, dtype=np.float64)
+        half = x.size // 2
+        x1, x2 = x[:half], x[half:]
+        s = self.scale(x1)
+        return np.concatenate([x1, x2 * np.exp(s) + self.shift(x1)]), float(np.sum(s))
+
+
+class GaussianLogDensity:
+    """log N(z; mean, diag(std²)), a base density of a flow."""
+
+    def __init__(self, mean, std):
+        self.mean = np.array(mean, dtype=np.float64)
+        self.std = np.array(std, dtype=np.float64)
+
+    def __call__(self, z):
+        r = (np.asarray(z, dtype=np.float64) - self.mean) / self.std
+        return float(-0.5 * r @ r - np.sum(np.log(self.std)) - 0.5 * r.size * np.log(2 * np.pi))
+
+
+class InvertibleMap:
+    """f(x) = A x + 0.3 tanh(B x): A is close to a scaled rotation, so J_f is invertible everywhere."""
+
+    def __init__(self, rng: np.random.Generator, n: int):
+        Q, _ = np.linalg.qr(rng.normal(size=(n, n)))
+        self.A = 2.0 * Q + 0.3 * rng.normal(size=(n, n)) / np.sqrt(n)
+        self.B = rng.normal(size=(n, n)) / np.sqrt(n)
+
+    def __call__(self, x):
+        x = np.asarray(x, dtype=np.float64)
+        return self.A @ x + 0.3 * np.tanh(self.B @ x)
+
+    def jacobian(self, x) -> np.ndarray:
+        x = np.asarray(x, dtype=np.float64)
+        return self.A + 0.3 * (1 - np.tanh(self.B @ x) ** 2)[:, None] * self.B
