@@ -338,7 +338,7 @@ def _worst_entry(found: np.ndarray, expected: np.ndarray) -> tuple[str, float, f
     gaps = np.where(np.isfinite(gaps), gaps, np.inf)
     index = np.unravel_index(int(np.argmax(gaps)), flat_expected.shape)
     where = "" if expected.ndim == 0 else f" at index {tuple(int(i) for i in index)}"
-    return where, float(flat_expected[index]), float(flat_found[index])
+    return where, float(flat_expected[index]) + 0.0, float(flat_found[index]) + 0.0  # no "-0" in feedback
 
 
 def expect_close_named(found, expected, label: str, rtol: float, what: str = "value",
@@ -427,7 +427,8 @@ def backward_error(matrix, solution, rhs) -> float:
     return float(np.linalg.norm(matrix @ solution - rhs) / scale)
 
 
-def expect_adjoint(cotangent, forward_of, directions, found, label: str, rtol: float, what: str) -> None:
+def expect_adjoint(cotangent, forward_of, directions, found, label: str, rtol: float, what: str,
+                   identity: tuple[str, str] | None = None) -> None:
     """Check the adjoint identity <u, J v> = <Jᵀu, v> for a student's ``found`` = Jᵀu.
 
     Args:
@@ -436,7 +437,9 @@ def expect_adjoint(cotangent, forward_of, directions, found, label: str, rtol: f
         directions: random directions v in the input space (same shape as ``found``).
         found: the student's vector-Jacobian product (values of an already checked array).
         what: how to name ``found`` in feedback (e.g. "g_x").
+        identity: the two sides as the student should read them, e.g. ("<g, W v>", "<g_x, v>").
     """
+    left_name, right_name = identity or ("<u, J v>", f"<{what}, v>")
     u = np.asarray(cotangent, dtype=np.float64)
     found = np.asarray(found, dtype=np.float64)
     for number, v in enumerate(directions, start=1):
@@ -447,8 +450,8 @@ def expect_adjoint(cotangent, forward_of, directions, found, label: str, rtol: f
                     float(np.linalg.norm(found) * np.linalg.norm(v)))
         if not abs(left - right) <= rtol * scale:
             raise CheckFailure(
-                f"{label}: the adjoint identity <u, J v> = <{what}, v> fails for random direction {number}: "
-                f"<u, J v> = {left:.6g} but <{what}, v> = {right:.6g}."
+                f"{label}: the adjoint identity {left_name} = {right_name} fails for random direction {number}: "
+                f"{left_name} = {left:.6g} but {right_name} = {right:.6g}."
             )
 
 

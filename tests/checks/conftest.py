@@ -116,6 +116,17 @@ class Grader:
                 return str(failure)
         return None
 
+    def assert_same_when_detached(self, exercise: Exercise, function) -> None:
+        """The in-kernel verdict and the detached one (:meth:`run_detached`) agree on every part."""
+        keys = [("visible", "practice", ""), ("hidden", "bob", "")]
+        if exercise.hard is not None:
+            keys.append(("hard", "bob", ""))
+        for key in keys:
+            in_kernel, detached = self.run(exercise, function, *key), self.run_detached(exercise, function, *key)
+            assert (in_kernel is None) == (detached is None), (key, in_kernel, detached)
+            if in_kernel and "raised" not in in_kernel and "in place" not in in_kernel:
+                assert in_kernel == detached, key
+
     def outcomes(self, exercise: Exercise, function, only: tuple[str, ...] | None = None) -> dict:
         """{(part, student, salt): feedback or None} over every part (or those named in ``only``)."""
         return {key: self.run(exercise, function, *key) for key in parts(exercise) if only is None or key[0] in only}
