@@ -19,6 +19,7 @@ export MPLBACKEND := Agg
 ASSIGNMENTS := $(patsubst solutions/%.md,%,$(wildcard solutions/ps*.md))
 A ?=
 JOBS ?= $(shell nproc)
+COURSE ?= autograder
 
 .PHONY: help setup vendor book book-strict test pytest validate assignments grade grade-e2e \
         browser browser-deps bench lock clean
@@ -64,14 +65,14 @@ book-strict: setup
 
 ## --- graded work -----------------------------------------------------------------------------
 assignments: setup
-	$(BIN)/python -m diffrn.grading.cli release $(ASSIGNMENTS)
+	$(BIN)/python -m diffrn.grading.cli --course $(COURSE) release $(ASSIGNMENTS)
 
 validate: setup
-	$(BIN)/python -m diffrn.grading.cli validate $(ASSIGNMENTS)
+	$(BIN)/python -m diffrn.grading.cli --course $(COURSE) validate $(ASSIGNMENTS)
 
 grade: setup
 	@test -n "$(A)" || { echo "say which problem set: make grade A=ps1-jacobians"; exit 2; }
-	$(BIN)/python -m diffrn.grading.cli grade $(A) --jobs $(JOBS)
+	$(BIN)/python -m diffrn.grading.cli --course $(COURSE) grade $(A) --jobs $(JOBS)
 
 ## --- tests -----------------------------------------------------------------------------------
 pytest: setup

@@ -127,24 +127,41 @@ class Case:
     call: Callable[[Callable], Any] | None = None
 
 
-def run_case(function: Callable, case: Case) -> None:
-    """Call ``function`` on one case and judge the answer; also checks inputs stay unchanged."""
+def collect_answer(function: Callable, case: Case) -> dict:
+    """Call ``function`` on one case and record what happened, as plain data.
+
+    Returns ``{"answer": Answer | None, "error": str, "modified": int | None}``: the described
+    return value, the exception the student's code raised (if any) and the index of an
+    argument it modified in place (if any). Nothing here judges.
+    """
     before = [copy.deepcopy(a) if isinstance(a, np.ndarray) else None for a in case.args]
     try:
         result = case.call(function) if case.call else function(*case.args, **case.kwargs)
-    except CheckFailure:
-        raise
-    except Exception as error:  # the student's code raised: say where, not a bare traceback
+    except Exception as error:  # the student's code raised: report it, do not crash the check
+        return {"answer": None, "error": f"{type(error).__name__}: {error}"[:500], "modified": None}
+    modified = next(
+        (index for index, (original, arg) in enumerate(zip(before, case.args))
+         if original is not None and not _identical(original, arg)),
+        None,
+    )
+    return {"answer": describe(result), "error": "", "modified": modified}
+
+
+def judge_collected(case: Case, collected: dict) -> None:
+    """Judge what :func:`collect_answer` recorded; raises :class:`CheckFailure` with feedback."""
+    if collected["error"]:
+        raise CheckFailure(f"{case.label}: your function raised {collected['error']}")
+    if collected["modified"] is not None:
         raise CheckFailure(
-            f"{case.label}: your function raised {type(error).__name__}: {error}"
-        ) from None
-    for index, (original, arg) in enumerate(zip(before, case.args)):
-        if original is not None and not _identical(original, arg):
-            raise CheckFailure(
-                f"{case.label}: argument {index + 1} was modified in place. Work on a copy "
-                "(x = np.array(x, dtype=float)) so the caller's array is left as it was."
-            )
-    case.judge(describe(result))
+            f"{case.label}: argument {collected['modified'] + 1} was modified in place. Work on a copy "
+            "(x = np.array(x, dtype=float)) so the caller's array is left as it was."
+        )
+    case.judge(collected["answer"])
+
+
+def run_case(function: Callable, case: Case) -> None:
+    """Call ``function`` on one case and judge the answer; also checks inputs stay unchanged."""
+    judge_collected(case, collect_answer(function, case))
 
 
 def run_cases(function: Callable, cases: Sequence[Case], name: str) -> None:

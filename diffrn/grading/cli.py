@@ -32,6 +32,9 @@ def main(argv: list[str] | None = None) -> int:
     grade_parser = commands.add_parser("grade")
     grade_parser.add_argument("assignment")
     grade_parser.add_argument("--jobs", type=int, default=None, help="worker processes (default: every core)")
+    grade_parser.add_argument("--cell-timeout", type=int, default=60, help="seconds one cell may run (default 60)")
+    grade_parser.add_argument("--notebook-timeout", type=int, default=300, help="seconds one notebook may run (default 300)")
+    grade_parser.add_argument("--memory-gb", type=float, default=4.0, help="memory one submission may use (default 4)")
     args = parser.parse_args(argv)
 
     try:
@@ -51,8 +54,11 @@ def main(argv: list[str] | None = None) -> int:
             return 1 if problems else 0
         if args.command == "grade":
             from diffrn.grading.batch import grade_assignment
+            from diffrn.grading.worker import Limits
 
-            summary = grade_assignment(course, args.assignment, jobs=args.jobs)
+            limits = Limits(cell_seconds=args.cell_timeout, notebook_seconds=args.notebook_timeout,
+                            memory_bytes=int(args.memory_gb * 2**30))
+            summary = grade_assignment(course, args.assignment, jobs=args.jobs, limits=limits)
             return 0 if summary.ok else 1
     except GradingError as error:
         print(f"error: {error}", file=sys.stderr)

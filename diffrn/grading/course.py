@@ -12,6 +12,7 @@ import hashlib
 import io
 import logging
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,6 +40,7 @@ class Course:
             )
         # nbgrader's API checks on start-up that its exchange folder is writable.
         (self.root / "exchange").mkdir(exist_ok=True)
+        _put_environment_tools_on_path()
 
     def source_notebook(self, assignment: str) -> Path:
         return self.root / "source" / assignment / f"{assignment}.ipynb"
@@ -80,6 +82,14 @@ class Course:
         logger = logging.getLogger(f"nbgrader.{self.root.name}")
         logger.setLevel(logging.INFO)
         return NbGraderAPI(coursedir=coursedir, config=config, log=logger)
+
+
+def _put_environment_tools_on_path() -> None:
+    """nbgrader runs `alembic` and `jupyter` by name: find them next to this Python."""
+    tools = str(Path(sys.executable).parent)
+    paths = os.environ.get("PATH", "").split(os.pathsep)
+    if tools not in paths:
+        os.environ["PATH"] = os.pathsep.join([tools, *paths])
 
 
 def assignments() -> list[str]:

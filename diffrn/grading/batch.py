@@ -1,0 +1,337 @@
+"""Grade a whole class: parallel, resumable, one writer to the gradebook.
+
+``grade_assignment(course, "ps1-jacobians", jobs=2)``:
+
+* hands each submission to a worker process (:func:`diffrn.grading.worker.grade_submission`),
+  several at once, each with a wall-clock limit; a worker that overruns is killed and the
+  student gets zero with the reason, and a fresh worker takes over;
+* records each result in the gradebook from this process only, in one transaction per
+  student, then marks the student done; an interrupted batch (Ctrl-C, kill -9) rerun
+  grades only the students not yet marked done, and ends with the same gradebook;
+* writes one feedback HTML per student (hidden tests removed), grades.csv in nbgrader's export
+  format, and a report: per-test pass rates, review flags and a histogram of scores.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import multiprocessing
+import os
+import shutil
+import statistics
+import sys
+import time
+import warnings
+from concurrent.futures import FIRST_COMPLETED, wait
+from concurrent.futures.process import BrokenProcessPool, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from diffrn.grading.course import Course, GradingError, export_grades, release
+from diffrn.grading.worker import Limits, StudentResult, grade_submission
+
+
+
+@dataclass
+class Summary:
+    """What a batch did, for the instructor and for tests."""
+
+    assignment: str
+    graded: dict = field(default_factory=dict)      # student -> total score
+    failed: dict = field(default_factory=dict)      # student -> reason (graded zero)
+    skipped: list = field(default_factory=list)     # already graded in an earlier run
+    flagged: dict = field(default_factory=dict)     # student -> review flags
+    max_score: float = 0.0
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return True
+
+    def scores(self) -> list[float]:
+        return list(self.graded.values()) + [0.0 for _ in self.failed]
+
+
+def _fingerprint(folder: Path) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(folder.rglob("*")):
+        if path.is_file():
+            digest.update(path.relative_to(folder).as_posix().encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def _done_marker(course: Course, assignment: str, student: str) -> Path:
+    # Kept out of autograded/: nbgrader copies that folder into the student's feedback.
+    return course.root / ".grading" / "done" / assignment / f"{student}.json"
+
+
+def _already_graded(course: Course, assignment: str, student: str, fingerprint: str) -> bool:
+    marker = _done_marker(course, assignment, student)
+    try:
+        return json.loads(marker.read_text())["fingerprint"] == fingerprint
+    except (OSError, ValueError, KeyError):
+        return False
+
+
+def _template_gradebook(course: Course, assignment: str) -> Path:
+    """A snapshot of the gradebook holding the assignment, for workers to copy."""
+    import sqlite3
+
+    snapshot = course.root / ".grading" / "template.db"
+    snapshot.parent.mkdir(exist_ok=True)
+    source = sqlite3.connect(str(course.root / "gradebook.db"))
+    target = sqlite3.connect(str(snapshot))
+    with target:
+        source.backup(target)
+    source.close()
+    target.close()
+    return snapshot
+
+
+def _record(course: Course, assignment: str, result: StudentResult, fingerprint: str) -> None:
+    """Write one student's result: autograded files, then grades in one transaction, then the marker."""
+    from nbgrader.api import Gradebook
+
+    graded_folder = course.root / "autograded" / result.student / assignment
+    if result.autograded_dir:
+        if graded_folder.exists():
+            shutil.rmtree(graded_folder)
+        shutil.copytree(result.autograded_dir, graded_folder)
+        shutil.rmtree(Path(result.autograded_dir).parents[2], ignore_errors=True)
+    else:
+        graded_folder.mkdir(parents=True, exist_ok=True)
+        _placeholder_notebook(course, assignment, result.student, graded_folder)
+
+    with warnings.catch_warnings(), Gradebook(course.gradebook_url) as gradebook:
+        # nbgrader's own update_or_create_submission trips SQLAlchemy's autoflush warnings.
+        warnings.simplefilter("ignore")
+        gradebook.update_or_create_student(result.student)
+        submission = gradebook.update_or_create_submission(assignment, result.student)
+        for notebook in submission.notebooks:
+            for grade in notebook.grades:
+                if grade.name in result.scores and grade.name not in result.manual:
+                    grade.auto_score = result.scores[grade.name][0]
+                    grade.needs_manual_grade = False
+        for notebook in submission.notebooks:
+            for comment in notebook.comments:
+                if comment.auto_comment is None:
+                    comment.auto_comment = "No response." if not result.ok else None
+        gradebook.db.commit()
+    marker = _done_marker(course, assignment, result.student)
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    marker.write_text(json.dumps({
+        "fingerprint": fingerprint, "ok": result.ok, "notes": result.notes, "flags": result.flags,
+        "failed_tests": result.failed_tests, "scores": result.scores,
+    }, indent=1))
+
+
+def _placeholder_notebook(course: Course, assignment: str, student: str, folder: Path) -> None:
+    """For a notebook nbgrader could not run: the student's own (or, if unreadable, the release).
+
+    Feedback is rendered from it, with the grader's notes saying what happened.
+    """
+    import nbformat
+
+    target = folder / f"{assignment}.ipynb"
+    try:
+        notebook = nbformat.read(str(course.root / "submitted" / student / assignment / target.name), as_version=4)
+        nbformat.write(notebook, str(target))
+    except Exception:  # corrupt, empty or missing: nothing of the student's can be shown
+        shutil.copy(course.release_notebook(assignment), target)
+
+
+def _worker_init(memory_bytes: int) -> None:
+    import resource
+
+    os.setsid()  # own process group: a runaway kernel can be killed with its worker
+    resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
+
+
+class _Progress:
+    """done/total, rate and time left on one line (tqdm when the output is a terminal)."""
+
+    def __init__(self, total: int, label: str):
+        from tqdm import tqdm
+
+        self.bar = tqdm(total=total, desc=label, unit="nb", file=sys.stderr, dynamic_ncols=True,
+                        mininterval=0.5, disable=total == 0)
+
+    def update(self, student: str):
+        self.bar.set_postfix_str(student[:20])
+        self.bar.update(1)
+
+    def close(self):
+        self.bar.close()
+
+
+def grade_assignment(course: Course, assignment: str, jobs: int | None = None,
+                     limits: Limits | None = None, quiet: bool = False) -> Summary:
+    """Autograde every submission of ``assignment``; see the module docstring."""
+    started = time.monotonic()
+    limits = limits or Limits()
+    release(course, assignment)
+    submissions = course.submitted(assignment)
+    if not submissions:
+        raise GradingError(
+            f"no submissions for {assignment} in {course.root / 'submitted'}: expected "
+            f"submitted/<student>/{assignment}/{assignment}.ipynb (see `collect` for LMS downloads)"
+        )
+    summary = Summary(assignment)
+    pending = {}
+    for student, notebook in submissions.items():
+        fingerprint = _fingerprint(notebook.parent)
+        if _already_graded(course, assignment, student, fingerprint):
+            summary.skipped.append(student)
+        else:
+            pending[student] = fingerprint
+
+    template = _template_gradebook(course, assignment)
+    jobs = max(1, min(jobs or os.cpu_count() or 1, len(pending) or 1))
+    progress = _Progress(len(pending), f"grading {assignment}")
+    try:
+        for result in _run_pool(course, assignment, list(pending), template, jobs, limits):
+            _record(course, assignment, result, pending[result.student])
+            progress.update(result.student)
+    finally:
+        progress.close()
+
+    _feedback(course, assignment, list(submissions))
+    export_grades(course)
+    _summarize(course, assignment, summary, list(submissions))
+    summary.seconds = time.monotonic() - started
+    from diffrn.grading.report import write_report
+
+    write_report(course, assignment, summary)
+    if not quiet:
+        print(summary_text(summary))
+    return summary
+
+
+def _run_pool(course, assignment, students, template, jobs, limits):
+    """Yield a StudentResult per student; a stuck or crashed worker costs only its own student.
+
+    A pool cannot cancel one running task, so an overdue notebook ends the whole pool: its
+    student gets zero and the others in flight start again. When a worker dies, it is not
+    known whose notebook killed it, so everyone in flight is graded again alone, where a
+    crash can be attributed.
+    """
+    from collections import deque
+
+    context = multiprocessing.get_context("spawn")
+    queue, alone = deque(students), deque()
+    while queue or alone:
+        batch, width = (queue, jobs) if queue else (alone, 1)
+        pool = ProcessPoolExecutor(max_workers=width, mp_context=context, initializer=_worker_init,
+                                   initargs=(limits.memory_bytes,))
+        running = {}
+        try:
+            while batch or running:
+                while batch and len(running) < width:
+                    student = batch.popleft()
+                    future = pool.submit(grade_submission, str(course.root), assignment, student,
+                                         str(template), limits)
+                    running[future] = (student, time.monotonic())
+                done, _ = wait(running, timeout=0.5, return_when=FIRST_COMPLETED)
+                for future in done:
+                    student, _ = running.pop(future)
+                    try:
+                        yield future.result()
+                    except BrokenProcessPool:
+                        running[future] = (student, 0.0)
+                        raise
+                    except Exception as error:
+                        yield _failure(student, f"grading crashed: {type(error).__name__}: {error}")
+                overdue = [f for f, (_, t0) in running.items()
+                           if time.monotonic() - t0 > 3 * limits.notebook_seconds]
+                if overdue:
+                    student = running.pop(overdue[0])[0]
+                    batch.extendleft(s for s, _ in running.values())
+                    running.clear()
+                    _kill_pool(pool)
+                    yield _failure(student, f"grading this notebook took longer than {3 * limits.notebook_seconds} s "
+                                            "and was stopped; every test counts as failed.")
+                    break
+        except BrokenProcessPool:
+            in_flight = [s for s, _ in running.values()]
+            if width == 1:
+                for student in in_flight:
+                    yield _failure(student, "the notebook crashed the grading process; every test counts as failed.")
+            else:
+                alone.extend(in_flight)
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _kill_pool(pool) -> None:
+    import signal
+
+    for process in list(getattr(pool, "_processes", {}).values()):
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
+def _failure(student: str, reason: str) -> StudentResult:
+    result = StudentResult(student, ok=False)
+    result.notes.append(reason)
+    return result
+
+
+def _feedback(course: Course, assignment: str, students: list[str]) -> None:
+    api = course.api()
+    for student in students:
+        api.generate_feedback(assignment, student, force=True)
+        _append_notes_to_feedback(course, assignment, student)
+
+
+def _append_notes_to_feedback(course: Course, assignment: str, student: str) -> None:
+    """Add the grader's notes (limits hit, restored cells, zero reasons) to the feedback page."""
+    import html
+
+    marker = _done_marker(course, assignment, student)
+    page = course.feedback(assignment, student)
+    if not marker.is_file() or not page.is_file():
+        return
+    notes = json.loads(marker.read_text()).get("notes", [])
+    if not notes:
+        return
+    items = "".join(f"<li>{html.escape(note)}</li>" for note in notes)
+    box = (f'<div style="border:2px solid #b35900;padding:0.5em 1em;margin:1em">'
+           f"<strong>Notes from the grader</strong><ul>{items}</ul></div>")
+    text = page.read_text()
+    page.write_text(text.replace("<body>", "<body>" + box, 1) if "<body>" in text else box + text)
+
+
+def _summarize(course: Course, assignment: str, summary: Summary, students: list[str]) -> None:
+    from nbgrader.api import Gradebook
+
+    with Gradebook(course.gradebook_url) as gradebook:
+        summary.max_score = float(gradebook.find_assignment(assignment).max_score)
+        for student in students:
+            submission = gradebook.find_submission(assignment, student)
+            marker = _done_marker(course, assignment, student)
+            record = json.loads(marker.read_text()) if marker.is_file() else {"ok": False, "notes": ["not graded"]}
+            if record.get("flags"):
+                summary.flagged[student] = record["flags"]
+            if record.get("ok"):
+                summary.graded[student] = float(submission.score)
+            else:
+                summary.failed[student] = "; ".join(record.get("notes", [])) or "could not be graded"
+
+
+def summary_text(summary: Summary) -> str:
+    scores = summary.scores()
+    lines = [
+        f"{summary.assignment}: {len(summary.graded)} graded, {len(summary.failed)} failed "
+        f"(scored 0), {len(summary.skipped)} already graded earlier, in {summary.seconds:.1f} s",
+    ]
+    if scores:
+        lines.append(f"  mean {statistics.mean(scores):.2f} / {summary.max_score:g}, "
+                     f"median {statistics.median(scores):.2f}")
+    for student, reason in sorted(summary.failed.items()):
+        lines.append(f"  failed {student}: {reason}")
+    for student, flags in sorted(summary.flagged.items()):
+        lines.append(f"  review {student}: {flags[0]}" + (f" (+{len(flags) - 1} more)" if len(flags) > 1 else ""))
+    return "\n".join(lines)

@@ -1,0 +1,189 @@
+"""Verdicts that student code cannot reach, and a scan for code worth a human look.
+
+nbgrader runs the student's code and the tests in one kernel, so a notebook can make a
+test pass without a right answer (patch ``np.allclose``, return an object whose ``__eq__``
+is always True, replace the checks module...). Here the grader re-checks every test cell:
+
+1. The student's code runs again in a separate sandbox process
+   (:mod:`diffrn.grading.sandbox`), which only reports the answers, as plain numbers.
+2. The cases are rebuilt and judged in *this* process, which never ran student code.
+
+A test cell keeps nbgrader's score only if this check agrees. A cell that passed in the kernel
+but fails here is scored zero and the submission is flagged for review.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import resource
+import signal
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+CHECK_MODULE = re.compile(r"from\s+(diffrn\.checks\.\w+)\s+import\s+check\b")
+CHECK_CALL = re.compile(
+    r"check\.(?P<exercise>\w+)\(\s*(?P<function>\w+)\s*"
+    r"(?:,\s*(?:(?P<hidden>hidden\s*=\s*True)|part\s*=\s*[\"'](?P<part>\w+)[\"']))?\s*\)"
+)
+
+# Patterns that do not belong in an honest answer to these exercises. A match is not a
+# verdict: it puts the submission on the instructor's review list with the line quoted.
+SUSPICIOUS = [
+    (re.compile(r"\b(np|numpy)(\.\w+)+\s*=(?!=)"), "assigns to a numpy attribute (monkeypatching)"),
+    (re.compile(r"\bsetattr\s*\("), "uses setattr (possible monkeypatching)"),
+    (re.compile(r"\bbuiltins\b|__builtins__"), "touches builtins"),
+    (re.compile(r"\bsys\.modules\b"), "edits sys.modules"),
+    (re.compile(r"def\s+__(eq|ne|bool|array|float|array_ufunc|array_function)__"), "defines a comparison/array dunder"),
+    (re.compile(r"diffrn\.(checks|grading)|from\s+diffrn\s+import\s+(checks|grading)"), "imports the grading code"),
+    (re.compile(r"\b(gradebook|autograder|solutions/|source/)"), "refers to instructor files"),
+    (re.compile(r"\b(exec|eval|compile|__import__)\s*\("), "runs dynamically built code"),
+    (re.compile(r"\b(ctypes|gc\.get_objects|inspect\.stack|sys\._getframe)"), "inspects or patches the interpreter"),
+    (re.compile(r"\bos\._exit\b|\bsys\.exit\b|\bsignal\.signal\b"), "exits the kernel or catches signals"),
+]
+
+
+@dataclass
+class TestPlan:
+    """What one graded test cell checks: (exercise, student function, part) triples."""
+
+    grade_id: str
+    calls: list[tuple[str, str, str]] = field(default_factory=list)
+
+
+def plan_tests(source_notebook) -> tuple[str | None, dict[str, TestPlan]]:
+    """Read the instructor's notebook: the checks module and what each grade cell calls."""
+    module = None
+    plans: dict[str, TestPlan] = {}
+    for cell in source_notebook.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        found = CHECK_MODULE.search(cell.source) if cell.cell_type == "code" else None
+        if found and module is None:
+            module = found.group(1)
+        if cell.cell_type != "code" or not meta.get("grade") or meta.get("solution"):
+            continue
+        plan = TestPlan(meta["grade_id"])
+        for call in CHECK_CALL.finditer(cell.source):
+            part = call.group("part") or ("hidden" if call.group("hidden") else "visible")
+            plan.calls.append((call.group("exercise"), call.group("function"), part))
+        if plan.calls:
+            plans[plan.grade_id] = plan
+    return module, plans
+
+
+def student_cells(notebook) -> list[str]:
+    """The code the student's functions depend on: every code cell that is not a test."""
+    cells = []
+    for cell in notebook.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if cell.cell_type == "code" and not (meta.get("grade") and not meta.get("solution")):
+            cells.append(cell.source)
+    return cells
+
+
+def scan(notebook) -> list[str]:
+    """Lines of student code that deserve a human look, with the reason."""
+    flags = []
+    for cell in notebook.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if cell.cell_type != "code" or meta.get("locked"):
+            continue
+        for number, line in enumerate(cell.source.splitlines(), 1):
+            for pattern, reason in SUSPICIOUS:
+                if pattern.search(line):
+                    flags.append(f"{reason}: `{line.strip()[:100]}`")
+    return flags
+
+
+def _limit_resources(memory_bytes: int):
+    def apply():
+        os.setsid()
+        resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
+    return apply
+
+
+def verify(source_notebook, student_notebook, student: str, timeout: float = 120, cell_timeout: float = 60,
+           memory_bytes: int = 4 * 2**30, per_cell: bool = False) -> dict[str, tuple[bool, str]]:
+    """Judge every test cell out of the student's reach.
+
+    Returns grade_id -> (passed, message). All cells are checked in one sandbox run; if that
+    run hangs or crashes (or ``per_cell`` is set), each test cell gets a sandbox of its own,
+    so one function that loops forever or kills its process costs only its own tests.
+    """
+    module, plans = plan_tests(source_notebook)
+    if module is None or not plans:
+        return {}
+    cells = student_cells(student_notebook)
+    if not per_cell:
+        verdicts, finished = _verify_group(module, list(plans.values()), cells, student, timeout, memory_bytes)
+        if finished:
+            return verdicts
+    verdicts = {}
+    for plan in plans.values():
+        verdicts.update(_verify_group(module, [plan], cells, student, cell_timeout, memory_bytes)[0])
+    return verdicts
+
+
+def _verify_group(module, plans, cells, student, timeout, memory_bytes):
+    """Run one sandbox for ``plans``; returns (verdicts, whether the sandbox finished)."""
+    import importlib
+
+    from diffrn.checks.core import Answer, CheckFailure, judge_collected
+    from diffrn.checks.seeding import rng_for
+
+    tasks = [
+        {"grade_id": plan.grade_id, "exercise": exercise, "function": function, "part": part}
+        for plan in plans for exercise, function, part in plan.calls
+    ]
+    with tempfile.TemporaryDirectory(prefix="diffrn-sandbox-") as folder:
+        request = Path(folder) / "request.json"
+        result = Path(folder) / "result.json"
+        request.write_text(json.dumps({"module": module, "student": student, "tasks": tasks, "cells": cells}))
+        env = {key: value for key, value in os.environ.items() if not key.startswith("DIFFRN_")}
+        env["DIFFRN_STUDENT_ID"] = student
+        env["MPLBACKEND"] = "Agg"
+        process = subprocess.Popen(
+            [sys.executable, "-m", "diffrn.grading.sandbox", str(request), str(result)],
+            cwd=folder, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL, preexec_fn=_limit_resources(memory_bytes),
+        )
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+            reason = f"did not finish within {timeout:.0f} s (an infinite loop?)"
+            return {plan.grade_id: (False, reason) for plan in plans}, False
+        try:
+            outcomes = json.loads(result.read_text())
+        except (OSError, ValueError):
+            reason = f"the code ended its Python process (exit code {process.returncode})"
+            return {plan.grade_id: (False, reason) for plan in plans}, False
+
+    checks = importlib.import_module(module).check
+    verdicts: dict[str, tuple[bool, str]] = {plan.grade_id: (True, "") for plan in plans}
+    for task, outcome in zip(tasks, outcomes):
+        if not verdicts[task["grade_id"]][0]:
+            continue
+        if outcome.get("missing"):
+            verdicts[task["grade_id"]] = (False, f"`{task['function']}` is not defined")
+            continue
+        exercise = checks.exercises[task["exercise"]]
+        rng = None if task["part"] == "visible" else rng_for(f"{task['exercise']}/{task['part']}", student)
+        cases = exercise.cases(task["part"], rng)
+        try:
+            if len(outcome["collected"]) != len(cases):
+                raise CheckFailure("the re-check returned a different number of answers than cases")
+            for case, record in zip(cases, outcome["collected"]):
+                answer = None if record["answer"] is None else Answer.from_json(record["answer"])
+                modified = record["modified"]
+                judge_collected(case, {"answer": answer, "error": str(record["error"] or ""),
+                                       "modified": None if modified is None else int(modified)})
+        except CheckFailure as failure:
+            verdicts[task["grade_id"]] = (False, str(failure))
+        except Exception as error:  # malformed answers: the student's process sent nonsense
+            verdicts[task["grade_id"]] = (False, f"unreadable answer ({type(error).__name__})")
+    return verdicts, True

@@ -1,0 +1,244 @@
+"""Grade one submission in isolation: its own folder, its own gradebook copy, its own limits.
+
+:func:`grade_submission` is what a worker process runs for each student. It
+
+1. checks the submitted file is a notebook of the right name and restores test cells the
+   student deleted (nbgrader itself restores edited locked cells and ignores changed points);
+2. runs ``nbgrader autograde`` through nbgrader's API in a private copy of the course, so
+   several students can be graded at once and none of them writes the real gradebook;
+3. re-checks every test cell out of the student's reach (:mod:`diffrn.grading.verify`);
+4. returns plain data: the score of every grade cell, messages and review flags.
+
+The parent process (:mod:`diffrn.grading.batch`) is the only writer of the real gradebook.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import nbformat
+
+
+@dataclass
+class Limits:
+    """Per-submission limits (seconds, bytes, lines of output)."""
+
+    cell_seconds: int = 60
+    notebook_seconds: int = 300
+    memory_bytes: int = 4 * 2**30
+    output_lines: int = 1000
+
+    def verify_seconds(self, source) -> float:
+        """Time for re-checking all test cells at once: a cell's limit per test cell."""
+        tests = sum(1 for c in source.cells if c.metadata.get("nbgrader", {}).get("grade"))
+        return min(self.notebook_seconds, self.cell_seconds * max(2, tests))
+
+
+@dataclass
+class StudentResult:
+    """Everything the parent needs to record one student's grade."""
+
+    student: str
+    ok: bool
+    scores: dict = field(default_factory=dict)      # grade_id -> (auto_score, max_score)
+    manual: list = field(default_factory=list)      # grade_ids that need manual grading
+    notes: list = field(default_factory=list)       # shown to the instructor and in feedback
+    flags: list = field(default_factory=list)       # review-worthy code
+    failed_tests: list = field(default_factory=list)
+    autograded_dir: str = ""
+    timestamp: str = ""
+    seconds: float = 0.0
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self))
+
+
+class SubmissionError(Exception):
+    """The submission cannot be graded at all (missing, corrupt, misnamed)."""
+
+
+def load_submission(folder: Path, assignment: str):
+    """The student's notebook, or :class:`SubmissionError` saying what is wrong with it."""
+    expected = folder / f"{assignment}.ipynb"
+    if not expected.is_file():
+        others = sorted(p.name for p in folder.glob("*.ipynb"))
+        if others:
+            raise SubmissionError(
+                f"no {expected.name} in the submission; found {', '.join(others)}. "
+                f"Rename the notebook to {expected.name} and submit again."
+            )
+        raise SubmissionError(f"the submission folder has no notebook (expected {expected.name}).")
+    if expected.stat().st_size == 0:
+        raise SubmissionError(f"{expected.name} is an empty file.")
+    try:
+        notebook = nbformat.read(str(expected), as_version=4)
+    except Exception as error:  # nbformat raises several unrelated types for bad JSON
+        raise SubmissionError(f"{expected.name} is not a valid notebook ({type(error).__name__}).") from None
+    if not notebook.cells:
+        raise SubmissionError(f"{expected.name} has no cells.")
+    return notebook
+
+
+def restore_test_cells(submission, source) -> list[str]:
+    """Put back graded and locked cells that the student deleted; returns what was restored.
+
+    Each missing cell goes right after the source cell that precedes it, if the student
+    kept that one, else at the end. nbgrader's OverwriteCells then restores the contents of
+    every locked cell, so only deletions need handling here.
+    """
+    present = {c.metadata.get("nbgrader", {}).get("grade_id") for c in submission.cells}
+    restored = []
+    for index, cell in enumerate(source.cells):
+        meta = cell.metadata.get("nbgrader", {})
+        grade_id = meta.get("grade_id")
+        if not grade_id or grade_id in present or not (meta.get("grade") or meta.get("locked")):
+            continue
+        previous = source.cells[index - 1].metadata.get("nbgrader", {}).get("grade_id") if index else None
+        position = len(submission.cells)
+        for i, existing in enumerate(submission.cells):
+            if previous and existing.metadata.get("nbgrader", {}).get("grade_id") == previous:
+                position = i + 1
+        submission.cells.insert(position, nbformat.from_dict(json.loads(json.dumps(cell))))
+        present.add(grade_id)
+        restored.append(grade_id)
+    return restored
+
+
+def _zero_scores(template_db_url: str, assignment: str) -> dict:
+    from nbgrader.api import Gradebook
+
+    with Gradebook(template_db_url) as gradebook:
+        found = gradebook.find_assignment(assignment)
+        return {cell.name: (0.0, float(cell.max_score)) for notebook in found.notebooks
+                for cell in notebook.grade_cells if cell.cell_type == "code" or True}
+
+
+def grade_submission(course_root: str, assignment: str, student: str, template_db: str,
+                     limits: Limits | None = None) -> StudentResult:
+    """Autograde and verify one student's submission in a private copy of the course."""
+    from diffrn.grading.course import Course
+    from diffrn.grading.verify import scan, verify
+
+    started = time.monotonic()
+    limits = limits or Limits()
+    course = Course(course_root)
+    result = StudentResult(student, ok=False)
+    submitted_folder = course.root / "submitted" / student / assignment
+    source = nbformat.read(str(course.source_notebook(assignment)), as_version=4)
+    template_url = "sqlite:///" + template_db
+    result.scores = _zero_scores(template_url, assignment)
+    try:
+        submission = load_submission(submitted_folder, assignment)
+    except SubmissionError as error:
+        result.notes.append(str(error))
+        result.seconds = time.monotonic() - started
+        return result
+
+    restored = restore_test_cells(submission, source)
+    if restored:
+        result.notes.append(f"test cells deleted from the notebook were restored: {', '.join(restored)}")
+    result.flags = scan(submission)
+
+    private = Path(tempfile.mkdtemp(prefix=f"diffrn-grade-{student}-"))
+    try:
+        shutil.copytree(course.root / "source" / assignment, private / "source" / assignment)
+        target = private / "submitted" / student / assignment
+        shutil.copytree(submitted_folder, target)
+        nbformat.write(submission, str(target / f"{assignment}.ipynb"))
+        shutil.copy(template_db, private / "gradebook.db")
+        (private / "exchange").mkdir()
+        timestamp = target / "timestamp.txt"
+        result.timestamp = timestamp.read_text().strip() if timestamp.is_file() else ""
+
+        os.environ["DIFFRN_STUDENT_ID"] = student
+        autograded = _autograde(course, private, assignment, student, limits)
+        if autograded is None:
+            # The kernel died or hung for good, so nbgrader has no scores. Each test cell is run
+            # on its own instead: zero for what did not run, full marks for what passes.
+            verdicts = verify(source, submission, student, cell_timeout=2 * limits.cell_seconds,
+                              memory_bytes=limits.memory_bytes, per_cell=True)
+            for grade_id, (passed, message) in verdicts.items():
+                top = result.scores.get(grade_id, (0.0, 0.0))[1]
+                result.scores[grade_id] = (top if passed else 0.0, top)
+                if not passed:
+                    result.failed_tests.append(grade_id)
+                    result.notes.append(f"{grade_id}: {message}; scored 0.")
+            result.notes.insert(0, "The notebook could not be run from top to bottom (the kernel hung or "
+                                   "stopped), so each test was run on its own.")
+            result.ok = True
+        else:
+            result.scores, result.manual = _read_scores(private, assignment, student, result.scores)
+            result.failed_tests = [gid for gid, (score, top) in result.scores.items()
+                                   if gid not in result.manual and score < top]
+            graded_notebook = nbformat.read(str(autograded / f"{assignment}.ipynb"), as_version=4)
+            _note_limits(graded_notebook, result, limits)
+            verdicts = verify(source, graded_notebook, student, timeout=limits.verify_seconds(source),
+                              cell_timeout=2 * limits.cell_seconds, memory_bytes=limits.memory_bytes)
+            for grade_id, (passed, message) in verdicts.items():
+                score, top = result.scores.get(grade_id, (0.0, 0.0))
+                if not passed and score > 0:
+                    result.scores[grade_id] = (0.0, top)
+                    result.flags.append(
+                        f"{grade_id} passed inside the notebook's kernel but fails when re-checked in a "
+                        f"separate process ({message}); scored 0 — review for tampering."
+                    )
+                    result.failed_tests.append(grade_id)
+            result.autograded_dir = str(autograded)
+            result.ok = True
+    except Exception as error:  # whatever happens to one student, the batch goes on
+        result.notes.append(f"grading failed: {type(error).__name__}: {error}")
+    result.seconds = time.monotonic() - started
+    return result
+
+
+def _autograde(course, private: Path, assignment: str, student: str, limits: Limits):
+    from nbgrader.apps import NbGraderAPI
+    from nbgrader.coursedir import CourseDirectory
+
+    config = course.config()
+    config.CourseDirectory.root = str(private)
+    config.CourseDirectory.db_url = "sqlite:///" + str(private / "gradebook.db")
+    config.Exchange.root = str(private / "exchange")
+    config.Execute.timeout = limits.cell_seconds
+    config.LimitOutput.max_lines = limits.output_lines
+    api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
+    outcome = api.autograde(assignment, student, force=True, create=True)
+    folder = private / "autograded" / student / assignment
+    if not outcome["success"] or not (folder / f"{assignment}.ipynb").is_file():
+        return None
+    return folder
+
+
+def _read_scores(private: Path, assignment: str, student: str, scores: dict):
+    from nbgrader.api import Gradebook
+
+    manual = []
+    scores = dict(scores)
+    with Gradebook("sqlite:///" + str(private / "gradebook.db")) as gradebook:
+        submission = gradebook.find_submission(assignment, student)
+        for notebook in submission.notebooks:
+            for grade in notebook.grades:
+                top = float(grade.max_score)
+                if grade.needs_manual_grade and grade.cell.cell_type == "markdown":
+                    manual.append(grade.name)
+                scores[grade.name] = (float(grade.auto_score or 0.0), top)
+    return scores, manual
+
+
+def _note_limits(notebook, result: StudentResult, limits: Limits) -> None:
+    """Say in plain words when a limit, not a wrong answer, cost points."""
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            name = output.get("ename", "")
+            grade_id = cell.metadata.get("nbgrader", {}).get("grade_id", "a cell")
+            if name == "CellTimeoutError" or "Timeout" in name:
+                result.notes.append(f"{grade_id}: stopped after {limits.cell_seconds} s (an infinite loop?); scored 0.")
+            elif name == "MemoryError":
+                result.notes.append(f"{grade_id}: ran out of memory (limit {limits.memory_bytes // 2**30} GB); scored 0.")
+            elif name in ("DeadKernelError", "SystemExit"):
+                result.notes.append(f"{grade_id}: the code stopped the Python kernel ({name}); scored 0.")

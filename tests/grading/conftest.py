@@ -1,0 +1,45 @@
+"""Fixtures for grading tests: a private nbgrader course with ps1 released."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from diffrn.grading.course import DEFAULT_COURSE, REPO_ROOT, Course, release
+from corpus import solution_code
+
+ASSIGNMENT = "ps1-jacobians"
+
+
+class CourseFixture:
+    def __init__(self, root: Path):
+        shutil.copy(DEFAULT_COURSE / "nbgrader_config.py", root / "nbgrader_config.py")
+        self.course = Course(root)
+        self.release = nbformat.read(str(release(self.course, ASSIGNMENT)), as_version=4)
+        self.solutions = solution_code(nbformat.read(str(self.course.source_notebook(ASSIGNMENT)), as_version=4))
+
+    @property
+    def root(self) -> Path:
+        return self.course.root
+
+    def hand_in(self, *submissions):
+        for submission in submissions:
+            submission.write(self.root, ASSIGNMENT, self.release, self.solutions)
+
+    def grades(self) -> dict[str, float]:
+        import csv
+
+        with open(self.root / "grades.csv") as handle:
+            return {row["student_id"]: float(row["score"]) for row in csv.DictReader(handle)}
+
+
+@pytest.fixture
+def course(tmp_path) -> CourseFixture:
+    return CourseFixture(tmp_path)
+
+
+@pytest.fixture(scope="module")
+def repo_root() -> Path:
+    return REPO_ROOT

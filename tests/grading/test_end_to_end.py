@@ -1,0 +1,58 @@
+"""An instructor grades ps1 with `make grade`: full marks, partial marks, feedback, CSV."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from corpus import Submission
+
+WRONG_POLAR = '''def polar_jacobian(r, theta):
+    return np.array([[np.cos(theta), np.sin(theta)], [-r * np.sin(theta), r * np.cos(theta)]])
+'''
+
+
+def make_grade(repo_root: Path, course_root: Path, *extra: str) -> subprocess.CompletedProcess:
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
+    return subprocess.run(
+        ["make", "--no-print-directory", "grade", "A=ps1-jacobians", f"COURSE={course_root}", "JOBS=2", *extra],
+        cwd=repo_root, env=env, capture_output=True, text=True, timeout=600,
+    )
+
+
+def test_make_grade_gives_full_and_partial_marks_with_feedback(course, repo_root):
+    course.hand_in(Submission("alice"), Submission("bob", answers={"polar_jacobian": WRONG_POLAR}))
+    run = make_grade(repo_root, course.root)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert course.grades() == {"alice": 10.0, "bob": 8.0}
+    assert "2 graded, 0 failed" in run.stdout
+
+    bob = (course.root / "feedback" / "bob" / "ps1-jacobians" / "ps1-jacobians.html").read_text()
+    assert "transpose" in bob, "feedback should name the mistake"
+    for page in (course.root / "feedback").rglob("*.html"):
+        text = page.read_text()
+        assert "BEGIN HIDDEN TESTS" not in text and "hidden=True" not in text, f"hidden tests leak into {page}"
+    report = course.root / "reports" / "ps1-jacobians"
+    assert (report / "scores.png").stat().st_size > 1000
+    assert "correct_polar_jacobian,1,2,0.500" in (report / "test_pass_rates.csv").read_text()
+
+
+def test_a_second_run_grades_only_what_is_new(course, repo_root):
+    course.hand_in(Submission("alice"))
+    assert make_grade(repo_root, course.root).returncode == 0
+    course.hand_in(Submission("bob", answers={"polar_jacobian": WRONG_POLAR}))
+    run = make_grade(repo_root, course.root)
+    assert "1 already graded earlier" in run.stdout, run.stdout
+    assert course.grades() == {"alice": 10.0, "bob": 8.0}
+
+
+def test_hidden_cases_differ_between_students_and_repeat_for_one():
+    from diffrn.checks.ps1 import check
+    from diffrn.checks.seeding import rng_for
+
+    def labels(student):
+        return [(c.label, tuple(c.args[1])) for c in check.jacobian_fd.cases("hidden", rng_for("jacobian_fd/hidden", student))]
+
+    assert labels("alice") == labels("alice")
+    assert labels("alice") != labels("bob")

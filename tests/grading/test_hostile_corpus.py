@@ -1,0 +1,97 @@
+"""One batch of broken and hostile submissions: none stops the batch, none is scored wrongly."""
+from __future__ import annotations
+
+import pytest
+
+from corpus import Submission
+from diffrn.grading.batch import grade_assignment
+from diffrn.grading.worker import Limits
+
+ZEROS = '''
+def jacobian_fd(f, x, h=1e-6):
+    return np.zeros((np.atleast_1d(f(x)).size, np.size(x)))
+
+def polar_jacobian(r, theta):
+    return np.zeros((2, 2))
+
+def example_jacobian(x):
+    return np.zeros((2, 2))
+
+def linearize(f, jac, x0):
+    return lambda x: f(x0)
+'''
+
+CORPUS = [
+    Submission("honest", 10),
+    Submission("stub", 0, stub=True),
+    # Neuters the checks inside the kernel: every visible and hidden test "passes" there.
+    Submission("patches_checks", 0, answers={
+        "jacobian_fd": "import diffrn.checks.core as core\ncore.judge_collected = lambda case, collected: None\n" + ZEROS,
+        "polar_jacobian": "", "example_jacobian": "", "linearize": ""}),
+    Submission("patches_numpy", 0, answers={
+        "jacobian_fd": "np.allclose = lambda *a, **k: True\nnp.max = lambda *a, **k: 0.0\n"
+                       "np.array_equal = lambda *a, **k: True\n" + ZEROS,
+        "polar_jacobian": "", "example_jacobian": "", "linearize": ""}),
+    Submission("always_equal", 6, answers={"jacobian_fd": (
+        "class Anything:\n    def __eq__(self, other):\n        return True\n"
+        "    __array_priority__ = 1000\n\n"
+        "def jacobian_fd(f, x, h=1e-6):\n    return Anything()\n")}),
+    Submission("infinite_loop", 6, answers={"jacobian_fd": "def jacobian_fd(f, x, h=1e-6):\n    while True:\n        pass\n"}),
+    Submission("ignores_interrupt", 6, answers={"jacobian_fd": (
+        "import time\n\ndef jacobian_fd(f, x, h=1e-6):\n    while True:\n        try:\n"
+        "            time.sleep(0.05)\n        except KeyboardInterrupt:\n            pass\n")}),
+    Submission("memory_bomb", 6, answers={"jacobian_fd": (
+        "def jacobian_fd(f, x, h=1e-6):\n    hog = []\n    while True:\n        hog.append(bytearray(10**8))\n")}),
+    Submission("sys_exit", 8, answers={"polar_jacobian": "import sys\n\ndef polar_jacobian(r, theta):\n    sys.exit(0)\n"}),
+    Submission("os_exit", 8, answers={"example_jacobian": "import os\n\ndef example_jacobian(x):\n    os._exit(1)\n"}),
+    Submission("corrupt", 0, raw=b'{"cells": [ this is not json'),
+    Submission("empty", 0, raw=b""),
+    Submission("misnamed", 0, filename="ps1-jacobians (1).ipynb"),
+    Submission("deleted_test", 10, delete=["correct_linearize"]),
+    Submission("more_points", 10, points={"correct_polar_jacobian": 100}),
+    Submission("edited_test", 8, rewrite={"correct_polar_jacobian": "pass"},
+               answers={"polar_jacobian": "def polar_jacobian(r, theta):\n    return np.eye(2)\n"}),
+    Submission("huge_output", 10, extra_cells=["for i in range(200000):\n    print('spam', i)\n"]),
+]
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    from conftest import CourseFixture
+
+    course = CourseFixture(tmp_path_factory.mktemp("hostile"))
+    course.hand_in(*CORPUS)
+    limits = Limits(cell_seconds=8, notebook_seconds=120, memory_bytes=3 * 2**30)
+    summary = grade_assignment(course.course, "ps1-jacobians", jobs=2, limits=limits, quiet=True)
+    return course, summary
+
+
+def test_every_submission_gets_its_expected_score(graded):
+    course, summary = graded
+    grades = course.grades()
+    expected = {s.student: float(s.expected_score) for s in CORPUS}
+    assert grades == expected
+    assert summary.max_score == 10
+
+
+def test_unreadable_submissions_are_reported_and_the_batch_goes_on(graded):
+    _, summary = graded
+    assert set(summary.failed) == {"corrupt", "empty", "misnamed"}
+    assert "not a valid notebook" in summary.failed["corrupt"]
+    assert "empty file" in summary.failed["empty"]
+    assert "ps1-jacobians (1).ipynb" in summary.failed["misnamed"] and "Rename" in summary.failed["misnamed"]
+
+
+def test_tampering_is_caught_and_flagged_for_review(graded):
+    course, summary = graded
+    assert any("review for tampering" in flag for flag in summary.flagged["patches_checks"])
+    review = (course.root / "reports" / "ps1-jacobians" / "review.txt").read_text()
+    assert "patches_checks" in review and "patches_numpy" in review
+
+
+def test_feedback_says_why_a_limit_cost_points(graded):
+    course, _ = graded
+    page = (course.root / "feedback" / "infinite_loop" / "ps1-jacobians" / "ps1-jacobians.html").read_text()
+    assert "Notes from the grader" in page and "infinite loop" in page
+    bomb = (course.root / "feedback" / "memory_bomb" / "ps1-jacobians" / "ps1-jacobians.html").read_text()
+    assert "memory" in bomb.lower()
