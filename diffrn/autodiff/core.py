@@ -118,16 +118,16 @@ def toposort(end_node):
 def backward_pass(g, end_node, root_nodes, release=False):
     """Pull the cotangent ``g`` of the output back to the inputs.
 
-    Nodes are visited children-first, so when a node is reached every use of its value has
-    already sent its contribution; the contributions are added (a value used twice gets two
-    terms), and the node's VJPs pass the sum on to its own parents.
+    Nodes are visited children first: when a node's turn comes, every use of
+    its value has already sent a contribution. The contributions are added (a
+    value used twice receives two terms) and the node's VJPs pass the total on.
 
     Args:
-        release: drop each node's closures (and the forward values they hold) once used, so
-            that later steps reuse that memory; the graph can then be pulled back only once.
+        release: drop each node's closures, and the forward values they hold,
+            once used, so later steps can reuse that memory (single use only).
 
     Returns:
-        one cotangent per root node, or None for an input the output does not depend on.
+        one cotangent per root node; None for an input the output ignores.
     """
     cotangents = {end_node: g}
     for node in toposort(end_node):
@@ -135,7 +135,10 @@ def backward_pass(g, end_node, root_nodes, release=False):
         for parent, vjp in zip(node.parents, node.vjps):
             contribution = vjp(g)
             previous = cotangents.get(parent)
-            cotangents[parent] = contribution if previous is None else add(previous, contribution)
+            if previous is None:
+                cotangents[parent] = contribution
+            else:
+                cotangents[parent] = add(previous, contribution)
         if release:
             node.vjps = ()
         if not node.parents:
@@ -168,17 +171,18 @@ def make_vjp(fun, x, single_use=False):
     return value, vjp_fn
 
 
-# ----- forward mode ---------------------------------------------------------------------------
+# ----- forward mode -----------------------------------------------------------------------
 
 class JVPNode:
-    """A forward-mode graph node: the tangent of its value, computed when the node is made."""
+    """A forward-mode node: the tangent of its value, computed when it is made."""
 
     __slots__ = ("tangent",)
 
     def __init__(self, ans, fun, args, kwargs, argnums, parents):
         tangent = None
         for i, parent in zip(argnums, parents):
-            contribution = _rule(primitive_jvps, fun, i, "forward")(parent.tangent, ans, *args, **kwargs)
+            rule = _rule(primitive_jvps, fun, i, "forward")
+            contribution = rule(parent.tangent, ans, *args, **kwargs)
             tangent = contribution if tangent is None else add(tangent, contribution)
         self.tangent = tangent
 
@@ -193,13 +197,20 @@ def make_jvp(fun, x, v):
     """Run ``fun(x)`` once, carrying the tangent ``v`` along; return ``(value, J v)``."""
     leaves, unflatten = tree_flatten(x)
     tangents, _ = tree_flatten(v)
-    if len(tangents) != len(leaves) or any(np.shape(t) != np.shape(a) for t, a in zip(tangents, leaves)):
-        raise ValueError("the tangent v must have the same structure and shapes as x")
-    value, end_node = trace(fun, leaves, unflatten, [JVPNode.root(t) for t in tangents])
-    return value, (zeros_like(value) if end_node is None else end_node.tangent)
+    _check_same_shapes(leaves, tangents)
+    roots = [JVPNode.root(t) for t in tangents]
+    value, end_node = trace(fun, leaves, unflatten, roots)
+    if end_node is None:  # the output does not depend on x
+        return value, zeros_like(value)
+    return value, _fresh([end_node.tangent])[0]
 
 
 # ----- small helpers --------------------------------------------------------------------------
+
+def _check_same_shapes(leaves, tangents):
+    if len(tangents) != len(leaves) or any(np.shape(t) != np.shape(a) for t, a in zip(tangents, leaves)):
+        raise ValueError("the tangent v must have the same structure and shapes as x")
+
 
 def zeros_like(x):
     return np.zeros(np.shape(getval(x)), dtype=np.result_type(getval(x), np.float64))

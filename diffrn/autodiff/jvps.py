@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from diffrn.autodiff import numpy as anp
 from diffrn.autodiff.core import defjvp, defjvp_argnum
-from diffrn.autodiff.vjps import _winner_share, kept_shape, max_share
+from diffrn.autodiff.vjps import kept_shape, log_positive, max_share, winner
 
 
 def broadcast_like(t, ans):
@@ -18,22 +18,28 @@ def broadcast_like(t, ans):
     return t if anp.shape(t) == shape else anp.broadcast_to(t, shape)
 
 
-# ----- arithmetic -----------------------------------------------------------------------------
-defjvp(anp.add,      lambda t, ans, x, y: broadcast_like(t, ans),
-                     lambda t, ans, x, y: broadcast_like(t, ans))
-defjvp(anp.subtract, lambda t, ans, x, y: broadcast_like(t, ans),
-                     lambda t, ans, x, y: broadcast_like(-t, ans))
-defjvp(anp.multiply, lambda t, ans, x, y: broadcast_like(t * y, ans),
-                     lambda t, ans, x, y: broadcast_like(x * t, ans))
-defjvp(anp.divide,   lambda t, ans, x, y: broadcast_like(t / y, ans),
-                     lambda t, ans, x, y: broadcast_like(-t * ans / y, ans))
+# ----- arithmetic -----
+defjvp(anp.add,
+       lambda t, ans, x, y: broadcast_like(t, ans),
+       lambda t, ans, x, y: broadcast_like(t, ans))
+defjvp(anp.subtract,
+       lambda t, ans, x, y: broadcast_like(t, ans),
+       lambda t, ans, x, y: broadcast_like(-t, ans))
+defjvp(anp.multiply,
+       lambda t, ans, x, y: broadcast_like(t * y, ans),
+       lambda t, ans, x, y: broadcast_like(x * t, ans))
+defjvp(anp.divide,
+       lambda t, ans, x, y: broadcast_like(t / y, ans),
+       lambda t, ans, x, y: broadcast_like(-t * ans / y, ans))
 defjvp(anp.negative, lambda t, ans, x: -t)
-defjvp(anp.power,    lambda t, ans, x, y: broadcast_like(t * y * x ** (y - 1), ans),
-                     lambda t, ans, x, y: broadcast_like(t * ans * anp.log(anp.where(x > 0, x, 1.0)), ans))
-defjvp(anp.maximum,  lambda t, ans, x, y: broadcast_like(t * _winner_share(x, y), ans),
-                     lambda t, ans, x, y: broadcast_like(t * _winner_share(y, x), ans))
+defjvp(anp.power,
+       lambda t, ans, x, y: broadcast_like(t * y * x ** (y - 1), ans),
+       lambda t, ans, x, y: broadcast_like(t * ans * log_positive(x), ans))
+defjvp(anp.maximum,
+       lambda t, ans, x, y: broadcast_like(t * winner(x, y), ans),
+       lambda t, ans, x, y: broadcast_like(t * winner(y, x), ans))
 
-# ----- elementwise functions ------------------------------------------------------------------
+# ----- elementwise functions -----
 defjvp(anp.square,  lambda t, ans, x: t * 2.0 * x)
 defjvp(anp.sqrt,    lambda t, ans, x: t * 0.5 / ans)
 defjvp(anp.exp,     lambda t, ans, x: t * ans)
@@ -45,14 +51,14 @@ defjvp(anp.cos,     lambda t, ans, x: -t * anp.sin(x))
 defjvp(anp.abs,     lambda t, ans, x: t * anp.sign(x))
 defjvp(anp.relu,    lambda t, ans, x: t * (x > 0))
 
-# ----- linear algebra: the product rule, one factor at a time ----------------------------------
+# ----- linear algebra: the product rule, one factor at a time -----
 defjvp(anp.matmul, lambda t, ans, a, b: broadcast_like(anp.matmul(t, b), ans),
                    lambda t, ans, a, b: broadcast_like(anp.matmul(a, t), ans))
 defjvp(anp.dot,    lambda t, ans, a, b: anp.dot(t, b),
                    lambda t, ans, a, b: anp.dot(a, t))
 
 
-# ----- reductions: linear maps are their own JVPs ----------------------------------------------
+# ----- reductions: linear maps are their own JVPs -----
 def _max_jvp(t, ans, x, axis=None, keepdims=False):
     return anp.sum(t * max_share(ans, x, axis), axis=axis, keepdims=keepdims)
 
@@ -62,7 +68,7 @@ defjvp(anp.mean, lambda t, ans, x, axis=None, keepdims=False: anp.mean(t, axis=a
 defjvp(anp.max,  _max_jvp)
 
 
-# ----- normalizations -------------------------------------------------------------------------
+# ----- normalizations -----
 def _logsumexp_jvp(t, ans, x, axis=None, keepdims=False):
     kept = kept_shape(anp.shape(x), axis)
     weights = anp.exp(x - anp.reshape(ans, kept))
@@ -74,7 +80,7 @@ defjvp(anp.log_softmax, lambda t, ans, x, axis=-1: t - anp.sum(anp.exp(ans) * t,
 defjvp(anp.logsumexp,   _logsumexp_jvp)
 
 
-# ----- shapes and indexing: the same rearrangement, applied to the tangent ----------------------
+# ----- shapes and indexing: the same rearrangement, applied to the tangent -----
 def _concatenate_jvp(argnum, t, ans, axis, *arrays):
     parts = [t if i == argnum - 1 else anp.zeros_like(a) for i, a in enumerate(arrays)]
     return anp.concatenate(parts, axis=axis)

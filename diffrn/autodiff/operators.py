@@ -100,37 +100,39 @@ def grad(f, argnum=0):
 
 
 def jacobian(f, x, mode="reverse"):
-    """The Jacobian of ``f`` at ``x``, of shape ``f(x).shape + x.shape`` ((m, n) for vectors).
+    """The Jacobian of ``f`` at ``x``, shaped ``f(x).shape + x.shape``.
 
     Args:
         f: function from arrays to arrays.
         x: the point (an array).
-        mode: ``"reverse"`` pulls each output basis vector back through one VJP: one forward
-            pass, then one backward pass per output, each giving a row. ``"forward"`` pushes
-            each input basis vector through one JVP: one pass per input, each giving a column.
-            Reverse is cheaper when there are fewer outputs than inputs, forward otherwise.
+        mode: ``"reverse"``: one forward pass, then one VJP per output, each
+            pulling back a basis vector to give a row. ``"forward"``: one JVP
+            per input, each pushing a basis vector forward to give a column.
+            Reverse is cheaper with fewer outputs than inputs, forward otherwise.
 
     Returns:
-        the Jacobian as an array.
+        the Jacobian as an array ((m, n) for f from R^n to R^m).
     """
     x = _as_input(x)
     in_shape = anp.shape(x)
     if mode == "reverse":
         value, vjp_fn = vjp(f, x)
         out_shape = anp.shape(value)
-        rows = [vjp_fn(u.reshape(out_shape)) for u in np.eye(anp.size(value))]
+        basis = np.eye(anp.size(value))
+        rows = [vjp_fn(u.reshape(out_shape)) for u in basis]
         return anp.reshape(anp.stack(rows), out_shape + in_shape)
     if mode == "forward":
-        columns = [jvp(f, x, v.reshape(in_shape))[1] for v in np.eye(anp.size(x))]
+        basis = np.eye(anp.size(x))
+        columns = [jvp(f, x, v.reshape(in_shape))[1] for v in basis]
         out_shape = anp.shape(columns[0])
         return anp.reshape(anp.stack(columns, axis=-1), out_shape + in_shape)
     raise ValueError(f"mode must be 'reverse' or 'forward', not {mode!r}")
 
 
 def hvp(f, x, v):
-    """Hessian-vector product ``H_f(x) v`` of a scalar ``f``, by forward-over-reverse:
-    the directional derivative of the gradient, ``jvp(grad(f), x, v)``. It costs a small
-    constant times one evaluation of ``f``, and the Hessian is never formed.
+    """Hessian-vector product ``H_f(x) v`` of a scalar ``f``, forward over reverse:
+    the derivative of the gradient along ``v``. It costs a small multiple of one
+    gradient, and the Hessian is never formed.
     """
     return jvp(grad(f), x, v)[1]
 

@@ -138,19 +138,18 @@ def isbox(x) -> bool:
 # ----- primitives ----------------------------------------------------------------------------
 
 def primitive(f_raw):
-    """Wrap a numpy-level function so that calls on boxes are recorded.
+    """Wrap a numpy-level function so that its calls on boxes are recorded.
 
-    With no box among the positional arguments, the wrapper calls ``f_raw`` directly (a few
-    hundred nanoseconds of overhead). Otherwise it unwraps the boxes of the highest trace level,
-    calls itself on the unwrapped values (lower levels record their own nodes), and boxes the
-    result with a node of the same kind as the arguments'. Differentiation rules are attached
-    afterwards with :func:`diffrn.autodiff.defvjp` and :func:`diffrn.autodiff.defjvp`.
+    Without boxes among the positional arguments, ``f_raw`` is simply called.
+    Otherwise the boxes of the highest trace level are unwrapped, the wrapper
+    calls itself on their values (so lower levels record the call too), and the
+    result is boxed with a new node of the same kind as the arguments' nodes.
+    Derivative rules are attached afterwards with ``defvjp`` and ``defjvp``.
     """
 
     @functools.wraps(f_raw)
     def f_wrapped(*args, **kwargs):
-        top = -1
-        argnums = []
+        top, argnums = -1, []
         for i, arg in enumerate(args):
             if type(arg) is Box:
                 if arg._trace > top:
@@ -159,14 +158,14 @@ def primitive(f_raw):
                     argnums.append(i)
         if not argnums:
             return f_raw(*args, **kwargs)
-        argvals = list(args)
-        parents = []
+        argvals, parents = list(args), []
         for i in argnums:
             argvals[i] = args[i]._value
             parents.append(args[i]._node)
         argvals = tuple(argvals)
         ans = f_wrapped(*argvals, **kwargs)
-        node = type(parents[0])(ans, f_wrapped, argvals, kwargs, tuple(argnums), tuple(parents))
+        node_type = type(parents[0])
+        node = node_type(ans, f_wrapped, argvals, kwargs, tuple(argnums), tuple(parents))
         return Box(ans, top, node)
 
     f_wrapped.fun = f_raw

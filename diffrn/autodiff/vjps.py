@@ -15,7 +15,7 @@ from diffrn.autodiff.core import defvjp, defvjp_argnum
 from diffrn.autodiff.tracing import getval
 
 
-# ----- broadcasting ---------------------------------------------------------------------------
+# ----- broadcasting -----
 def unbroadcast(g, shape):
     """Sum ``g`` over the axes that broadcasting added or stretched, giving it ``shape``.
 
@@ -48,28 +48,40 @@ def _as_shape(g, shape):
     return g if anp.shape(g) == shape else anp.reshape(g, shape)
 
 
-def _winner_share(x, y):
-    """1 where x > y, 1/2 at ties, 0 elsewhere (a constant: masks are not differentiated)."""
+def winner(x, y):
+    """1 where x > y, 1/2 at ties, 0 elsewhere: a constant, since masks are not differentiated."""
     x, y = getval(x), getval(y)
     return (x > y) + 0.5 * (x == y)
 
 
-# ----- arithmetic -----------------------------------------------------------------------------
-defvjp(anp.add,      lambda ans, x, y: unbroadcast_vjp(x, lambda g: g),
-                     lambda ans, x, y: unbroadcast_vjp(y, lambda g: g))
-defvjp(anp.subtract, lambda ans, x, y: unbroadcast_vjp(x, lambda g: g),
-                     lambda ans, x, y: unbroadcast_vjp(y, lambda g: -g))
-defvjp(anp.multiply, lambda ans, x, y: unbroadcast_vjp(x, lambda g: g * y),
-                     lambda ans, x, y: unbroadcast_vjp(y, lambda g: g * x))
-defvjp(anp.divide,   lambda ans, x, y: unbroadcast_vjp(x, lambda g: g / y),
-                     lambda ans, x, y: unbroadcast_vjp(y, lambda g: -g * ans / y))
-defvjp(anp.negative, lambda ans, x: lambda g: -g)
-defvjp(anp.power,    lambda ans, x, y: unbroadcast_vjp(x, lambda g: g * y * x ** (y - 1)),
-                     lambda ans, x, y: unbroadcast_vjp(y, lambda g: g * ans * anp.log(anp.where(x > 0, x, 1.0))))
-defvjp(anp.maximum,  lambda ans, x, y: unbroadcast_vjp(x, lambda g: g * _winner_share(x, y)),
-                     lambda ans, x, y: unbroadcast_vjp(y, lambda g: g * _winner_share(y, x)))
+def log_positive(x):
+    """log x where x > 0, else 0. (x ** y has derivative x ** y log x in y; for x <= 0 it has
+    none, and 0 is used.)"""
+    return anp.log(anp.where(x > 0, x, 1.0))
 
-# ----- elementwise functions ------------------------------------------------------------------
+
+# ----- arithmetic -----
+defvjp(anp.add,
+       lambda ans, x, y: unbroadcast_vjp(x, lambda g: g),
+       lambda ans, x, y: unbroadcast_vjp(y, lambda g: g))
+defvjp(anp.subtract,
+       lambda ans, x, y: unbroadcast_vjp(x, lambda g: g),
+       lambda ans, x, y: unbroadcast_vjp(y, lambda g: -g))
+defvjp(anp.multiply,
+       lambda ans, x, y: unbroadcast_vjp(x, lambda g: g * y),
+       lambda ans, x, y: unbroadcast_vjp(y, lambda g: g * x))
+defvjp(anp.divide,
+       lambda ans, x, y: unbroadcast_vjp(x, lambda g: g / y),
+       lambda ans, x, y: unbroadcast_vjp(y, lambda g: -g * ans / y))
+defvjp(anp.negative, lambda ans, x: lambda g: -g)
+defvjp(anp.power,
+       lambda ans, x, y: unbroadcast_vjp(x, lambda g: g * y * x ** (y - 1)),
+       lambda ans, x, y: unbroadcast_vjp(y, lambda g: g * ans * log_positive(x)))
+defvjp(anp.maximum,
+       lambda ans, x, y: unbroadcast_vjp(x, lambda g: g * winner(x, y)),
+       lambda ans, x, y: unbroadcast_vjp(y, lambda g: g * winner(y, x)))
+
+# ----- elementwise functions -----
 defvjp(anp.square,  lambda ans, x: lambda g: g * 2.0 * x)
 defvjp(anp.sqrt,    lambda ans, x: lambda g: g * 0.5 / ans)
 defvjp(anp.exp,     lambda ans, x: lambda g: g * ans)
@@ -82,7 +94,7 @@ defvjp(anp.abs,     lambda ans, x: lambda g: g * anp.sign(x))
 defvjp(anp.relu,    lambda ans, x: lambda g: g * (x > 0))
 
 
-# ----- linear algebra -------------------------------------------------------------------------
+# ----- linear algebra -----
 def _matmul_vjp(side):
     """Cotangent of one factor of ``a @ b``: ``g @ b^T`` for ``a``, ``a^T @ g`` for ``b``.
 
@@ -127,7 +139,7 @@ defvjp(anp.matmul, _matmul_vjp(0), _matmul_vjp(1))
 defvjp(anp.dot,    _dot_vjp(0), _dot_vjp(1))
 
 
-# ----- reductions -----------------------------------------------------------------------------
+# ----- reductions -----
 def _sum_vjp(ans, x, axis=None, keepdims=False):
     shape = anp.shape(x)
     kept = kept_shape(shape, axis)
@@ -158,7 +170,7 @@ defvjp(anp.mean, _mean_vjp)
 defvjp(anp.max,  _max_vjp)
 
 
-# ----- normalizations -------------------------------------------------------------------------
+# ----- normalizations -----
 def _logsumexp_vjp(ans, x, axis=None, keepdims=False):
     kept = kept_shape(anp.shape(x), axis)
     return lambda g: _as_shape(g, kept) * anp.exp(x - _as_shape(ans, kept))
@@ -169,7 +181,7 @@ defvjp(anp.log_softmax, lambda ans, x, axis=-1: lambda g: g - anp.exp(ans) * anp
 defvjp(anp.logsumexp,   _logsumexp_vjp)
 
 
-# ----- shapes and indexing --------------------------------------------------------------------
+# ----- shapes and indexing -----
 def _transpose_vjp(ans, x, axes=None):
     inverse = None if axes is None else tuple(np.argsort([a % anp.ndim(x) for a in axes]))
     return lambda g: anp.transpose(g, inverse)
