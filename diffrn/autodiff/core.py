@@ -118,13 +118,13 @@ def toposort(end_node):
 def backward_pass(g, end_node, root_nodes, release=False):
     """Pull the cotangent ``g`` of the output back to the inputs.
 
-    Nodes are visited children first: when a node's turn comes, every use of
-    its value has already sent a contribution. The contributions are added (a
-    value used twice receives two terms) and the node's VJPs pass the total on.
+    Nodes are visited children first: when a node's turn comes, every
+    use of its value has sent its contribution. Contributions are added
+    (a value used twice gets two terms); the VJPs pass the total on.
 
     Args:
-        release: drop each node's closures, and the forward values they hold,
-            once used, so later steps can reuse that memory (single use only).
+        release: drop each node's closures (and the forward values they
+            hold) once used, so later steps reuse the memory. Single use.
 
     Returns:
         one cotangent per root node; None for an input the output ignores.
@@ -142,7 +142,7 @@ def backward_pass(g, end_node, root_nodes, release=False):
         if release:
             node.vjps = ()
         if not node.parents:
-            cotangents[node] = g  # an input: keep its total for the caller
+            cotangents[node] = g  # an input: keep its total
     return [cotangents.get(root) for root in root_nodes]
 
 
@@ -174,7 +174,7 @@ def make_vjp(fun, x, single_use=False):
 # ----- forward mode -----------------------------------------------------------------------
 
 class JVPNode:
-    """A forward-mode node: the tangent of its value, computed when it is made."""
+    """A forward-mode node: the tangent of its value, computed at once."""
 
     __slots__ = ("tangent",)
 
@@ -183,7 +183,10 @@ class JVPNode:
         for i, parent in zip(argnums, parents):
             rule = _rule(primitive_jvps, fun, i, "forward")
             contribution = rule(parent.tangent, ans, *args, **kwargs)
-            tangent = contribution if tangent is None else add(tangent, contribution)
+            if tangent is None:
+                tangent = contribution
+            else:
+                tangent = add(tangent, contribution)
         self.tangent = tangent
 
     @classmethod
@@ -194,7 +197,11 @@ class JVPNode:
 
 
 def make_jvp(fun, x, v):
-    """Run ``fun(x)`` once, carrying the tangent ``v`` along; return ``(value, J v)``."""
+    """Run ``fun(x)`` once, carrying the tangent ``v`` along.
+
+    Returns:
+        ``(value, J v)``.
+    """
     leaves, unflatten = tree_flatten(x)
     tangents, _ = tree_flatten(v)
     _check_same_shapes(leaves, tangents)

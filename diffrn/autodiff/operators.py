@@ -105,10 +105,11 @@ def jacobian(f, x, mode="reverse"):
     Args:
         f: function from arrays to arrays.
         x: the point (an array).
-        mode: ``"reverse"``: one forward pass, then one VJP per output, each
-            pulling back a basis vector to give a row. ``"forward"``: one JVP
-            per input, each pushing a basis vector forward to give a column.
-            Reverse is cheaper with fewer outputs than inputs, forward otherwise.
+        mode: ``"reverse"``: one forward pass, then one VJP per output,
+            each pulling back a basis vector to give a row. ``"forward"``:
+            one JVP per input, each pushing a basis vector forward to give
+            a column. Reverse is cheaper when there are fewer outputs than
+            inputs, forward otherwise.
 
     Returns:
         the Jacobian as an array ((m, n) for f from R^n to R^m).
@@ -125,14 +126,16 @@ def jacobian(f, x, mode="reverse"):
         basis = np.eye(anp.size(x))
         columns = [jvp(f, x, v.reshape(in_shape))[1] for v in basis]
         out_shape = anp.shape(columns[0])
-        return anp.reshape(anp.stack(columns, axis=-1), out_shape + in_shape)
+        columns = anp.stack(columns, axis=-1)
+        return anp.reshape(columns, out_shape + in_shape)
     raise ValueError(f"mode must be 'reverse' or 'forward', not {mode!r}")
 
 
 def hvp(f, x, v):
-    """Hessian-vector product ``H_f(x) v`` of a scalar ``f``, forward over reverse:
-    the derivative of the gradient along ``v``. It costs a small multiple of one
-    gradient, and the Hessian is never formed.
+    """Hessian-vector product ``H_f(x) v`` of a scalar ``f``.
+
+    Forward over reverse: the derivative of the gradient along ``v``. It
+    costs a small multiple of one gradient; the Hessian is never formed.
     """
     return jvp(grad(f), x, v)[1]
 

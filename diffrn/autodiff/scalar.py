@@ -15,7 +15,7 @@ import math
 
 
 class Value:
-    """A scalar in a computational graph, with the derivative of the output with respect to it."""
+    """A number in a computational graph, and d(output)/d(this number)."""
 
     def __init__(self, data, _prev=(), _op="", label=""):
         self.data = float(data)
@@ -46,7 +46,8 @@ class Value:
         return out
 
     def __pow__(self, exponent):
-        assert isinstance(exponent, (int, float)), "only constant exponents: use exp and log for x ** y"
+        if not isinstance(exponent, (int, float)):
+            raise TypeError("only constant exponents; write x ** y as (y * x.log()).exp()")
         out = Value(self.data ** exponent, (self,), f"**{exponent:g}")
 
         def _backward():
@@ -123,7 +124,7 @@ class Value:
         return as_value(other) / self
 
     def topological_order(self):
-        """Every value this one depends on, each listed after all of its inputs."""
+        """Every value this one depends on, each after all its inputs."""
         order, seen = [], set()
 
         def visit(v):
@@ -136,10 +137,11 @@ class Value:
         return order
 
     def backward(self):
-        """Fill in ``grad`` of every value in the graph with d(self)/d(value).
+        """Set ``grad`` of every value in the graph to d(self)/d(value).
 
-        The seed is d(self)/d(self) = 1; then each value, visited after everything that uses
-        it, sends its ``grad`` to its inputs through its ``_backward`` closure.
+        The seed is d(self)/d(self) = 1. Then each value, visited after
+        everything that uses it, sends its ``grad`` to its inputs through
+        its ``_backward`` closure.
         """
         order = self.topological_order()
         for v in order:

@@ -138,13 +138,13 @@ def isbox(x) -> bool:
 # ----- primitives ----------------------------------------------------------------------------
 
 def primitive(f_raw):
-    """Wrap a numpy-level function so that its calls on boxes are recorded.
+    """Wrap a numpy function so that its calls on boxes are recorded.
 
-    Without boxes among the positional arguments, ``f_raw`` is simply called.
-    Otherwise the boxes of the highest trace level are unwrapped, the wrapper
-    calls itself on their values (so lower levels record the call too), and the
-    result is boxed with a new node of the same kind as the arguments' nodes.
-    Derivative rules are attached afterwards with ``defvjp`` and ``defjvp``.
+    Without boxes among the positional arguments, ``f_raw`` is simply
+    called. Otherwise the boxes of the highest trace level are unwrapped,
+    the wrapper calls itself on their values (so that lower levels record
+    the call too), and the result is boxed with a new node of the same kind
+    as the arguments' nodes. Rules are added with ``defvjp``/``defjvp``.
     """
 
     @functools.wraps(f_raw)
@@ -165,7 +165,8 @@ def primitive(f_raw):
         argvals = tuple(argvals)
         ans = f_wrapped(*argvals, **kwargs)
         node_type = type(parents[0])
-        node = node_type(ans, f_wrapped, argvals, kwargs, tuple(argnums), tuple(parents))
+        node = node_type(ans, f_wrapped, argvals, kwargs,
+                         tuple(argnums), tuple(parents))
         return Box(ans, top, node)
 
     f_wrapped.fun = f_raw
