@@ -2,6 +2,7 @@
 #   make book         build the website into _build/html (sets everything up on first use)
 #   make test         everything CI checks: pytest, strict build, nbgrader both ways, grading, browser
 #   make assignments  student notebooks into autograder/release/<ps>/<ps>.ipynb
+#   make collect A=ps1-jacobians FROM=downloads.zip   LMS downloads into nbgrader's layout
 #   make grade A=ps1-jacobians [JOBS=n]   autograde, feedback and grades.csv for one problem set
 #   make bench        performance figures (kept out of `make test`)
 
@@ -21,11 +22,11 @@ A ?=
 JOBS ?= $(shell nproc)
 COURSE ?= autograder
 
-.PHONY: help setup vendor book book-strict test pytest validate assignments grade grade-e2e \
+.PHONY: help setup vendor book book-strict test pytest validate assignments collect grade \
         browser browser-deps bench lock clean
 
 help:
-	@sed -n '2,7p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '2,8p' Makefile | sed 's/^# \{0,1\}//'
 
 ## --- environment -----------------------------------------------------------------------------
 $(VENV)/.installed: requirements.txt pyproject.toml
@@ -69,6 +70,10 @@ assignments: setup
 
 validate: setup
 	$(BIN)/python -m diffrn.grading.cli --course $(COURSE) validate $(ASSIGNMENTS)
+
+collect: setup
+	@test -n "$(A)" -a -n "$(FROM)" || { echo "say which problem set and where: make collect A=ps1-jacobians FROM=downloads.zip"; exit 2; }
+	$(BIN)/python -m diffrn.grading.cli --course $(COURSE) collect $(A) $(FROM) $(if $(CANVAS),--canvas)
 
 grade: setup
 	@test -n "$(A)" || { echo "say which problem set: make grade A=ps1-jacobians"; exit 2; }

@@ -2,6 +2,7 @@
 
     release [ps ...]        student notebooks into <course>/release/<ps>/<ps>.ipynb
     validate [ps ...]       sources pass every test, releases fail every test
+    collect ps ZIP|DIR      place LMS downloads into <course>/submitted/<student>/<ps>/
     grade ps [--jobs n]     autograde every submission, write feedback and grades.csv
 
 The Makefile's ``assignments``, ``validate`` and ``grade`` targets call these.
@@ -29,6 +30,10 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("release").add_argument("assignments", nargs="*")
     commands.add_parser("validate").add_argument("assignments", nargs="*")
+    collect_parser = commands.add_parser("collect", help="place LMS downloads into nbgrader's layout")
+    collect_parser.add_argument("assignment")
+    collect_parser.add_argument("source", type=Path, help="zip file or folder of downloaded notebooks")
+    collect_parser.add_argument("--canvas", action="store_true", help="Canvas bulk-download file names")
     grade_parser = commands.add_parser("grade")
     grade_parser.add_argument("assignment")
     grade_parser.add_argument("--jobs", type=int, default=None, help="worker processes (default: every core)")
@@ -52,6 +57,17 @@ def main(argv: list[str] | None = None) -> int:
             for problem in problems:
                 print("  " + problem, file=sys.stderr)
             return 1 if problems else 0
+        if args.command == "collect":
+            from diffrn.grading.collect import collect
+
+            release(course, args.assignment)
+            result = collect(course, args.assignment, args.source, canvas=args.canvas)
+            for student, name in result.placed.items():
+                print(f"{student}: {name}")
+            for name, reason in result.skipped:
+                print(f"skipped {name}: {reason}", file=sys.stderr)
+            print(f"collected {len(result.placed)} submissions of {args.assignment} into {course.root / 'submitted'}")
+            return 0
         if args.command == "grade":
             from diffrn.grading.batch import grade_assignment
             from diffrn.grading.worker import Limits

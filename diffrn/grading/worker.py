@@ -192,6 +192,9 @@ def grade_submission(course_root: str, assignment: str, student: str, template_d
             result.ok = True
     except Exception as error:  # whatever happens to one student, the batch goes on
         result.notes.append(f"grading failed: {type(error).__name__}: {error}")
+    finally:
+        if not result.autograded_dir:  # otherwise the parent copies it out, then removes it
+            shutil.rmtree(private, ignore_errors=True)
     result.seconds = time.monotonic() - started
     return result
 
