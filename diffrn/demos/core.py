@@ -157,7 +157,7 @@ def _live_control(control, widgets):
     if numeric:
         steps = np.diff(np.asarray(values, dtype=float))
         if np.allclose(steps, steps[0]) and steps[0] > 0:
-            is_int = all(float(v).is_integer() for v in values) and float(steps[0]).is_integer()
+            is_int = all(isinstance(v, (int, np.integer)) for v in values)
             cls = widgets.IntSlider if is_int else widgets.FloatSlider
             return cls(
                 min=values[0],

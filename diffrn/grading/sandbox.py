@@ -27,7 +27,8 @@ def main(request_path: str, result_path: str) -> None:
     plans = []
     for task in request["tasks"]:
         exercise = checks.exercises[task["exercise"]]
-        rng = None if task["part"] == "visible" else rng_for(f"{task['exercise']}/{task['part']}", request["student"])
+        rng = (None if task["part"] == "visible"
+               else rng_for(f"{task['exercise']}/{task['part']}", request["student"], salt=task["salt"]))
         plans.append((task, exercise.cases(task["part"], rng)))
 
     namespace = {"__name__": "__main__"}

@@ -25,10 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 CHECK_MODULE = re.compile(r"from\s+(diffrn\.checks\.\w+)\s+import\s+check\b")
-CHECK_CALL = re.compile(
-    r"check\.(?P<exercise>\w+)\(\s*(?P<function>\w+)\s*"
-    r"(?:,\s*(?:(?P<hidden>hidden\s*=\s*True)|part\s*=\s*[\"'](?P<part>\w+)[\"']))?\s*\)"
-)
+CHECK_CALL = re.compile(r"check\.(?P<exercise>\w+)\(\s*(?P<function>\w+)\s*(?P<options>(?:,\s*\w+\s*=\s*[^,()]+)*),?\s*\)")
+OPTION = re.compile(r"(\w+)\s*=\s*(?:True|[\"']([\w/-]*)[\"'])")
 
 # Patterns that do not belong in an honest answer to these exercises. A match is not a
 # verdict: it puts the submission on the instructor's review list with the line quoted.
@@ -51,7 +49,7 @@ class TestPlan:
     """What one graded test cell checks: (exercise, student function, part) triples."""
 
     grade_id: str
-    calls: list[tuple[str, str, str]] = field(default_factory=list)
+    calls: list[tuple[str, str, str, str]] = field(default_factory=list)  # (exercise, function, part, salt)
 
 
 def plan_tests(source_notebook) -> tuple[str | None, dict[str, TestPlan]]:
@@ -67,8 +65,9 @@ def plan_tests(source_notebook) -> tuple[str | None, dict[str, TestPlan]]:
             continue
         plan = TestPlan(meta["grade_id"])
         for call in CHECK_CALL.finditer(cell.source):
-            part = call.group("part") or ("hidden" if call.group("hidden") else "visible")
-            plan.calls.append((call.group("exercise"), call.group("function"), part))
+            options = {key: value for key, value in OPTION.findall(call.group("options"))}
+            part = options.get("part") or ("hidden" if "hidden" in options else "visible")
+            plan.calls.append((call.group("exercise"), call.group("function"), part, options.get("salt", "")))
         if plan.calls:
             plans[plan.grade_id] = plan
     return module, plans
@@ -135,8 +134,8 @@ def _verify_group(module, plans, cells, student, timeout, memory_bytes):
     from diffrn.checks.seeding import rng_for
 
     tasks = [
-        {"grade_id": plan.grade_id, "exercise": exercise, "function": function, "part": part}
-        for plan in plans for exercise, function, part in plan.calls
+        {"grade_id": plan.grade_id, "exercise": exercise, "function": function, "part": part, "salt": salt}
+        for plan in plans for exercise, function, part, salt in plan.calls
     ]
     with tempfile.TemporaryDirectory(prefix="diffrn-sandbox-") as folder:
         request = Path(folder) / "request.json"
@@ -172,7 +171,8 @@ def _verify_group(module, plans, cells, student, timeout, memory_bytes):
             verdicts[task["grade_id"]] = (False, f"`{task['function']}` is not defined")
             continue
         exercise = checks.exercises[task["exercise"]]
-        rng = None if task["part"] == "visible" else rng_for(f"{task['exercise']}/{task['part']}", student)
+        rng = (None if task["part"] == "visible"
+               else rng_for(f"{task['exercise']}/{task['part']}", student, salt=task["salt"]))
         cases = exercise.cases(task["part"], rng)
         try:
             if len(outcome["collected"]) != len(cases):
