@@ -35,7 +35,7 @@ def test_frames_mode_renders_every_combination_once_and_links_the_sliders(monkey
     images = _images(demo)
     assert len(images) == 6 and all(bytes(image.value).startswith(b"\x89PNG") for image in images)
     sliders = [w for row in demo.children[:2] for w in row.children if isinstance(w, widgets.SelectionSlider)]
-    assert [s.index for s in sliders] == [1, 0], "sliders start at each control's default"
+    assert [s.index for s in sliders] == [1, 1], "sliders start at the middle value when no default is given"
     assert demo.children[-1].selected_index == 1
 
 
@@ -46,7 +46,7 @@ def test_live_mode_uses_continuous_sliders_and_redraws(monkeypatch):
     slope = demo.children[0].children[1]
     assert isinstance(slope, widgets.FloatSlider) and (slope.min, slope.max, slope.step) == (-1, 1, 1)
     slope.value = 1.0
-    assert calls[-1] == (1.0, 0.0)
+    assert calls[-1] == (1.0, 1.0)
 
 
 def test_bad_controls_are_refused_with_a_reason():
