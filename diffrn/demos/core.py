@@ -138,17 +138,20 @@ def _frames_demo(plot, controls, fixed, widgets):
 
 
 def _live_demo(plot, controls, fixed, widgets):
-    from IPython.display import display
-
     inputs = {c.name: _live_control(c, widgets) for c in controls}
+    view = widgets.Image(format="png", layout=widgets.Layout(max_width="100%"))
 
-    def redraw(**params):
+    def redraw(change=None):
+        params = {name: control.value for name, control in inputs.items()}
         fig = plot(**fixed, **params)
-        display(fig)
+        # The same PNG path as the static frames: what the reader sees live matches the site.
+        view.value = figure_png(fig)
 
-    out = widgets.interactive_output(redraw, inputs)
+    for control in inputs.values():
+        control.observe(redraw, names="value")
+    redraw()
     rows = [widgets.HBox([_label_widget(c, widgets), inputs[c.name]]) for c in controls]
-    return widgets.VBox([*rows, out])
+    return widgets.VBox([*rows, view])
 
 
 def _live_control(control, widgets):
