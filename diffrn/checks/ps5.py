@@ -38,6 +38,8 @@ def _polar_case(r, theta):
         (r, "You returned det J = r; the area factor is its absolute value |det J| = |r| (r may be negative)."),
         (r * r, "You returned r²; the polar map's Jacobian determinant is r·cos²θ + r·sin²θ = r, so |det J| = |r|."),
         (1.0, "The area factor depends on r: a small patch dr dθ at radius r has area |r| dr dθ."),
+        (abs(r) * np.cos(theta) ** 2, "You multiplied the diagonal entries only; det J = cos θ · r cos θ - "
+                                      "(-r sin θ) · sin θ = r, so |det J| = |r|."),
     ]
 
     def judge(answer: Answer):

@@ -130,8 +130,10 @@ def _circle_case(angle):
     x, y = float(np.cos(angle)), float(np.sin(angle))
     label = f"circle_slope({x:.4g}, {y:.4g})"
     expected = -x / y
+    branch = (" (Or you differentiated the upper half y = sqrt(1 - x²): here y < 0, on the lower half. The "
+              "implicit derivative -x / y works on both.)" if y < 0 else "")
     mistakes = [
-        (x / y, "Sign error: 2x + 2y y' = 0 gives y' = -x / y."),
+        (x / y, "Sign error: 2x + 2y y' = 0 gives y' = -x / y." + branch),
         (-y / x, "You swapped x and y: 2x + 2y y' = 0 gives y' = -x / y."),
         (y / x if x else np.nan, "You swapped x and y and lost the sign: y' = -x / y."),
     ]

@@ -245,7 +245,7 @@ def jvp_column_vectors(jvp, n):
     ("relu_vjp", relu_at_zero, ["x > 0"]),
     ("relu_vjp", relu_mask_only, ["multiply it by the incoming gradient"]),
     ("relu_vjp", relu_in_place, ["modified in place"]),
-    ("softmax_vjp", softmax_naive, ["overflow", "subtract max(z)"]),
+    ("softmax_vjp", softmax_naive, ["overflow", "subtract max(z)", "NaN or inf"]),
     ("softmax_vjp", softmax_missing_term, ["diag(s) - s sᵀ"]),
     ("softmax_vjp", softmax_sign, ["sign"]),
     ("softmax_cross_entropy_grad", cross_entropy_naive, ["overflow", "max(z)"]),

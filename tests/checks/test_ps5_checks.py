@@ -84,6 +84,10 @@ def polar_squared(r, theta):
     return r ** 2
 
 
+def polar_diagonal_product(r, theta):
+    return abs(r * np.cos(theta) * np.cos(theta))
+
+
 def log_det_naive(J):
     return np.log(np.linalg.det(J))
 
@@ -184,6 +188,7 @@ def flow_density(x, forward, base_log_density):
 @pytest.mark.parametrize("name, function, keywords", [
     ("polar_area_factor", polar_signed, ["absolute value"]),
     ("polar_area_factor", polar_squared, ["r²"]),
+    ("polar_area_factor", polar_diagonal_product, ["diagonal entries only"]),
     ("log_abs_det", log_det_naive, ["negative", "absolute value"]),
     ("log_abs_det", log_abs_det_naive, ["overflow", "slogdet"]),
     ("log_abs_det", log_abs_det_log10, ["log10"]),

@@ -94,6 +94,10 @@ def circle_swapped(x, y):
     return -y / x
 
 
+def circle_upper_branch(x, y):
+    return -x / np.sqrt(1 - x * x)
+
+
 def inverse_returns_jacobian(jac_f, x):
     return jac_f(x)
 
@@ -139,6 +143,7 @@ def ridge_in_place(X, y, lam):
     ("implicit_slope", implicit_list, ["list"]),
     ("circle_slope", circle_sign, ["sign"]),
     ("circle_slope", circle_swapped, ["swapped"]),
+    ("circle_slope", circle_upper_branch, ["lower half"]),
     ("inverse_jacobian", inverse_returns_jacobian, ["matrix inverse"]),
     ("inverse_jacobian", inverse_elementwise, ["elementwise"]),
     ("inverse_jacobian", inverse_transposed, ["transpose"]),
