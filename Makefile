@@ -57,12 +57,18 @@ vendor: assets/vendor/.installed
 # Demos are rendered as frames at build time so that they respond with no kernel behind the page.
 BUILD_ENV := DIFFRN_DEMO_MODE=frames
 
-book: setup
-	$(BUILD_ENV) $(BIN)/jupyter-book build . --builder html
+JB_BUILD := $(BUILD_ENV) $(BIN)/jupyter-book build . --builder html
+
+# The site links each chapter's exercises, so the student notebooks are generated first;
+# the JupyterLite site is built from the notebooks the book build wrote.
+book: setup assignments
+	$(JB_BUILD)
+	$(BIN)/python tools/build_lite.py
 
 # Every page re-read (warnings of unchanged pages count too); executions come from the cache.
-book-strict: setup
-	$(BUILD_ENV) $(BIN)/jupyter-book build . --builder html --all -n -W --keep-going
+book-strict: setup assignments
+	$(JB_BUILD) --all -n -W --keep-going
+	$(BIN)/python tools/build_lite.py
 
 ## --- graded work -----------------------------------------------------------------------------
 assignments: setup
