@@ -92,3 +92,65 @@ def test_every_demo_shows_controls_and_a_figure_that_follows_them(open_page, pat
         changed = _png_difference(before, demo.screenshot())
         assert changed >= 0.002, f"{path}: moving demo {index + 1}'s first control did not change its figure"
     assert not record.errors, f"{path} logged console errors: {record.errors}"
+
+
+def _luminance(css_color: str) -> float:
+    channels = [float(v) / 255 for v in css_color[css_color.index("(") + 1:css_color.index(")")].split(",")[:3]]
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def test_dark_theme_keeps_demos_legible(open_page):
+    path = next(p for p in PAGES if "chapters/" in p)
+    record = open_page(path, color_scheme="dark")
+    _settle(record)
+    page = record.page
+    assert page.evaluate("document.documentElement.dataset.theme") == "dark"
+    demo = page.locator(".widget-subarea").first
+    demo.scroll_into_view_if_needed()
+    background = demo.evaluate("e => getComputedStyle(e).backgroundColor")
+    label = demo.locator(".widget-htmlmath, .widget-label").first.evaluate("e => getComputedStyle(e).color")
+    contrast = (_luminance(background) + 0.05) / (_luminance(label) + 0.05)
+    assert contrast >= 4.5, f"demo labels {label} on {background}: contrast {contrast:.1f} < 4.5"
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "dark-mode.png"), full_page=False)
+    assert not record.errors
+
+
+def test_search_finds_the_chapters(open_page):
+    record = open_page("search.html?q=Jacobian")
+    record.page.wait_for_function("() => document.querySelectorAll('#search-results li').length > 0", timeout=20000)
+    results = record.page.locator("#search-results li a").all_inner_texts()
+    assert any("Jacobian" in text for text in results), results
+
+
+def test_each_chapter_links_its_notebooks_and_they_download(open_page, site_url):
+    import json
+    import urllib.request
+
+    for path in [p for p in PAGES if "chapters/" in p]:
+        record = open_page(path)
+        links = record.page.locator(".course-notebooks a").evaluate_all("els => els.map(e => e.href)")
+        downloads = [url for url in links if url.endswith(".ipynb")]
+        assert len(downloads) == 2, f"{path}: expected chapter and exercise downloads, got {links}"
+        assert any("/lite/lab/index.html?path=" in url for url in links), f"{path}: no JupyterLite link"
+        for url in downloads:
+            with urllib.request.urlopen(url) as response:
+                notebook = json.load(response)
+            assert notebook["nbformat"] == 4 and notebook["cells"]
+        launch = record.page.locator("a[href*='mybinder.org'], a[href*='colab.research.google.com']").count()
+        assert launch >= 2, f"{path}: Binder and Colab launch buttons missing"
+
+
+def test_jupyterlite_site_lists_chapters_and_exercises(open_page):
+    record = open_page("lite/lab/index.html")
+    page = record.page
+    page.wait_for_selector(".jp-DirListing-item", timeout=60000)
+    names = page.locator(".jp-DirListing-itemText").all_inner_texts()
+    assert {"chapters", "exercises"} <= set(names), names
+    listing = page.evaluate("() => fetch('../api/contents/chapters/all.json').then(r => r.json())")
+    chapters = sorted(item["name"] for item in listing["content"])
+    expected = sorted(p.split("/")[-1].replace(".html", ".ipynb") for p in PAGES if "chapters/" in p)
+    assert chapters == expected
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "jupyterlite.png"))
