@@ -23,7 +23,7 @@ JOBS ?= $(shell nproc)
 COURSE ?= autograder
 
 .PHONY: help setup vendor book book-strict test pytest validate assignments collect grade \
-        browser browser-deps bench lock clean
+        browser browser-deps bench bench-readme lock clean
 
 help:
 	@sed -n '2,8p' Makefile | sed 's/^# \{0,1\}//'
@@ -102,7 +102,10 @@ test: setup
 	$(MAKE) browser
 
 bench: setup
-	@for script in bench/*.py; do $(BIN)/python $$script; done
+	@for script in bench/[!_]*.py; do [ "$$script" = bench/update_readme.py ] || $(BIN)/python $$script; done
+
+bench-readme: setup
+	$(BIN)/python bench/update_readme.py
 
 ## --- maintenance -----------------------------------------------------------------------------
 lock: $(VENV)/.installed
