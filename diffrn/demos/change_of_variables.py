@@ -1,0 +1,221 @@
+"""Demos of Chapter 5: |det J| as a volume scale, pushed-forward densities, a coupling layer."""
+from __future__ import annotations
+
+import numpy as np
+
+from diffrn.demos.core import Control, figure, interactive_demo
+from diffrn.flows import AffineCoupling, flow_log_density, standard_normal_log_density
+
+# --- 1. a small square carried by z -> z^2 ------------------------------------------------------
+
+SQUARE_V0 = 0.5
+SQUARE_POSITIONS = (0.0, 0.3, 0.6, 0.9, 1.2, 1.5)
+SQUARE_SIZES = (0.8, 0.4, 0.2, 0.1, 0.05)
+
+
+def square_map(points):
+    """The complex square ``(u, v) -> (u^2 - v^2, 2uv)`` on an (..., 2) array of points."""
+    points = np.asarray(points, dtype=np.float64)
+    u, v = points[..., 0], points[..., 1]
+    return np.stack([u * u - v * v, 2 * u * v], axis=-1)
+
+
+def square_map_jacobian(point):
+    """Jacobian of :func:`square_map`: ``[[2u, -2v], [2v, 2u]]``, with det ``4(u^2 + v^2)``."""
+    u, v = point
+    return np.array([[2 * u, -2 * v], [2 * v, 2 * u]])
+
+
+def square_boundary(center, size, points_per_side: int = 200):
+    """Counter-clockwise boundary of the axis-aligned square with this center and side."""
+    h = size / 2
+    s = np.linspace(-h, h, points_per_side, endpoint=False)
+    sides = [
+        np.column_stack([s, -h + 0 * s]),
+        np.column_stack([h + 0 * s, s]),
+        np.column_stack([-s, h + 0 * s]),
+        np.column_stack([-h + 0 * s, -s]),
+    ]
+    return np.asarray(center, dtype=np.float64) + np.concatenate(sides)
+
+
+def signed_area(polygon) -> float:
+    """Shoelace formula: positive for a counter-clockwise closed polygon, negative if clockwise."""
+    x, y = polygon[:, 0], polygon[:, 1]
+    return 0.5 * float(np.sum(x * np.roll(y, -1) - np.roll(x, -1) * y))
+
+
+def square_image_areas(position: float, size: float) -> tuple[float, float]:
+    """Area of the image of the square (shoelace on its mapped boundary) and ``|det J(center)| size^2``."""
+    center = np.array([position, SQUARE_V0])
+    image = signed_area(square_map(square_boundary(center, size)))
+    linear = abs(np.linalg.det(square_map_jacobian(center))) * size**2
+    return image, linear
+
+
+def plot_square_image(position: float = 0.5, size: float = 0.4):
+    """Image of a small square under z -> z^2 beside its linear prediction |det J| * area."""
+    center = np.array([position, SQUARE_V0])
+    jac = square_map_jacobian(center)
+    boundary = square_boundary(center, size)
+    image = square_map(boundary)
+    corners = center + size / 2 * np.array([[-1, -1], [1, -1], [1, 1], [-1, 1], [-1, -1]])
+    parallelogram = square_map(center) + (corners - center) @ jac.T
+    area, linear = square_image_areas(position, size)
+
+    fig, (ax_plane, ax_zoom, ax_error) = figure(7.0, 3.4, ncols=3)
+    # Faint images of grid lines show how the map bends the plane.
+    for v in np.linspace(0.1, 0.9, 5):
+        line = square_map(np.column_stack([np.linspace(-2, 2, 100), np.full(100, v)]))
+        ax_plane.plot(line[:, 0], line[:, 1], color="0.85", lw=0.7)
+    ax_plane.fill(image[:, 0], image[:, 1], color="C0", alpha=0.8, label="image")
+    ax_plane.plot(boundary[:, 0], boundary[:, 1], color="k", lw=1, label="square")
+    ax_plane.plot(parallelogram[:, 0], parallelogram[:, 1], "C3--", lw=1)
+    ax_plane.set(xlim=(-1.5, 4.0), ylim=(-3.5, 3.5), aspect="equal", title="plane, $f(z)=z^2$")
+    ax_plane.legend(loc="lower right", fontsize=7)
+
+    # Blown up by 1/size around f(center): the image tends to the parallelogram J * square.
+    zoom = (image - square_map(center)) / size
+    zoom_linear = (parallelogram - square_map(center)) / size
+    ax_zoom.fill(zoom[:, 0], zoom[:, 1], color="C0", alpha=0.8)
+    ax_zoom.plot(zoom_linear[:, 0], zoom_linear[:, 1], "C3--", lw=1.2, label="$J$ · square")
+    ax_zoom.set(xlim=(-3.2, 3.2), ylim=(-3.2, 3.2), aspect="equal", title="image blown up by 1/size")
+    ax_zoom.legend(loc="lower right", fontsize=7)
+
+    sizes = np.array(SQUARE_SIZES)
+    errors = [abs(a - b) / a for a, b in (square_image_areas(position, s) for s in sizes)]
+    ax_error.loglog(sizes, errors, "o-", color="C0", ms=3)
+    ax_error.loglog([size], [abs(area - linear) / area], "o", color="C3", ms=7)
+    ax_error.set(xlim=(0.03, 1.2), ylim=(1e-5, 2.0), xlabel="size $h$", title="relative error")
+    ax_error.grid(True, which="major", lw=0.3)
+
+    fig.suptitle(
+        f"image area {area:.4g}   |det J(center)|·h² = {linear:.4g}   ratio {area / linear:.4f}", fontsize=9
+    )
+    return fig
+
+
+def square_image_demo():
+    return interactive_demo(
+        plot_square_image,
+        [
+            Control("position", SQUARE_POSITIONS, r"center \(u_0\) (with \(v_0 = 0.5\))"),
+            Control("size", SQUARE_SIZES, r"side \(h\)", default=0.4),
+        ],
+    )
+
+
+# --- 2. a density pushed through y = tanh(a z) ----------------------------------------------
+
+PUSH_GAINS = tuple(np.round(np.linspace(0.25, 3.0, 12), 2))
+PUSH_SAMPLES = np.random.default_rng(20260501).normal(size=20_000)
+PUSH_PROBE = 0.5
+
+
+def tanh_pushforward_density(y, gain: float):
+    """Density of ``Y = tanh(a Z)``, Z ~ N(0, 1): ``p_Z(z) |dz/dy|`` with ``z = artanh(y)/a``."""
+    y = np.asarray(y, dtype=np.float64)
+    z = np.arctanh(y) / gain
+    return np.exp(-0.5 * z * z) / np.sqrt(2 * np.pi) / (gain * (1 - y * y))
+
+
+def plot_pushforward(gain: float = 1.0):
+    """Histogram of tanh(a Z) against the change-of-variables density."""
+    z_grid = np.linspace(-3.5, 3.5, 300)
+    y_grid = np.linspace(-0.999, 0.999, 600)
+    samples = np.tanh(gain * PUSH_SAMPLES)
+    z_probe = np.arctanh(PUSH_PROBE) / gain
+    factor = 1 / (gain * (1 - PUSH_PROBE**2))
+    p_probe = tanh_pushforward_density(PUSH_PROBE, gain)
+
+    fig, (ax_map, ax_density) = figure(7.0, 3.4, ncols=2)
+    ax_map.plot(z_grid, np.tanh(gain * z_grid), color="C0")
+    ax_map.fill_between(z_grid, -1.05, -1.05 + np.exp(-z_grid**2 / 2), color="0.85", label="$p_Z$")
+    ax_map.plot([z_probe, z_probe, -3.5], [-1.05, PUSH_PROBE, PUSH_PROBE], "C3:", lw=1)
+    ax_map.set(xlim=(-3.5, 3.5), ylim=(-1.1, 1.1), xlabel="$z$", ylabel=r"$y=\tanh(az)$")
+    ax_map.legend(loc="upper left", fontsize=7)
+
+    ax_density.hist(samples, bins=np.linspace(-1, 1, 41), density=True, color="0.75", label="samples")
+    ax_density.plot(y_grid, tanh_pushforward_density(y_grid, gain), color="C0", label="formula")
+    ax_density.plot([PUSH_PROBE], [p_probe], "o", color="C3", ms=5)
+    ax_density.set(xlim=(-1, 1), ylim=(0, 3.0), xlabel="$y$", ylabel="$p_Y(y)$")
+    ax_density.legend(loc="upper center", fontsize=7)
+    fig.suptitle(
+        f"$a$ = {gain:.2f}:  $p_Y$({PUSH_PROBE}) = $p_Z$({z_probe:.3f}) · |dz/dy| "
+        f"= {p_probe / factor:.3f} · {factor:.3f} = {p_probe:.3f}",
+        fontsize=9,
+    )
+    return fig
+
+
+def pushforward_demo():
+    return interactive_demo(plot_pushforward, [Control("gain", PUSH_GAINS, r"gain \(a\)", default=1.0, fmt="{:.2f}")])
+
+
+# --- 3. an affine coupling layer acting on a Gaussian ------------------------------------------
+
+COUPLING_SCALES = tuple(np.round(np.linspace(-1.0, 1.5, 6), 2))
+COUPLING_SHIFTS = tuple(np.round(np.linspace(-0.5, 0.5, 5), 2))
+COUPLING_SAMPLES = np.random.default_rng(7).normal(size=(800, 2))
+COUPLING_PROBE = np.array([1.0, 0.5])
+
+
+def demo_coupling(scale: float, shift: float) -> AffineCoupling:
+    """The layer of the demo: log-scale ``s tanh(x1)`` and shift ``t (x1^2 - 1)``."""
+    return AffineCoupling(lambda x1: scale * np.tanh(x1), lambda x1: shift * (x1**2 - 1))
+
+
+def plot_coupling(scale: float = 0.5, shift: float = 0.0):
+    """Samples of N(0, I) before and after a coupling layer, coloured by log|det J|."""
+    layer = demo_coupling(scale, shift)
+    y, log_dets = layer.forward(COUPLING_SAMPLES)
+    probe_y, probe_log_det = layer.forward(COUPLING_PROBE)
+
+    # Density of the output: p_Y(y) = p_X(x) / |det J(x)| at x = inverse(y).
+    grid = np.linspace(-4, 4, 161)
+    gx, gy = np.meshgrid(grid, grid)
+    points = np.column_stack([gx.ravel(), gy.ravel()])
+    x_back = layer.inverse(points)
+    log_p_y = standard_normal_log_density(x_back) - layer.log_det(x_back)
+
+    fig, (ax_in, ax_out) = figure(7.0, 3.4, ncols=2)
+    style = dict(s=3, cmap="coolwarm", vmin=-1.5, vmax=1.5)
+    ax_in.scatter(COUPLING_SAMPLES[:, 0], COUPLING_SAMPLES[:, 1], c=log_dets, **style)
+    ax_in.plot(*COUPLING_PROBE, "k*", ms=9)
+    ax_in.set(xlim=(-4, 4), ylim=(-4, 4), aspect="equal", title="$x \\sim N(0, I)$", xlabel="$x_1$", ylabel="$x_2$")
+    points_out = ax_out.scatter(y[:, 0], y[:, 1], c=log_dets, **style)
+    ax_out.contour(gx, gy, np.exp(log_p_y.reshape(gx.shape)), levels=[0.01, 0.05, 0.1], colors="k", linewidths=0.6)
+    ax_out.plot(*probe_y, "k*", ms=9)
+    ax_out.set(xlim=(-4, 4), ylim=(-4, 4), aspect="equal", title="$y$ = coupling($x$)", xlabel="$y_1$")
+    fig.colorbar(points_out, ax=ax_out, label=r"$\log|\det J|$", shrink=0.8)
+    fig.suptitle(
+        f"log|det J| at ★ = s·tanh(1) = {probe_log_det:.3f}   mean over samples = {log_dets.mean():.3f}",
+        fontsize=9,
+    )
+    return fig
+
+
+def coupling_demo():
+    return interactive_demo(
+        plot_coupling,
+        [
+            Control("scale", COUPLING_SCALES, r"scale \(s\) in \(s\tanh x_1\)", default=0.5, fmt="{:.2f}"),
+            Control("shift", COUPLING_SHIFTS, r"shift \(t\) in \(t(x_1^2-1)\)", default=0.0, fmt="{:.2f}"),
+        ],
+    )
+
+
+__all__ = [
+    "square_map",
+    "square_map_jacobian",
+    "square_image_areas",
+    "signed_area",
+    "plot_square_image",
+    "square_image_demo",
+    "tanh_pushforward_density",
+    "plot_pushforward",
+    "pushforward_demo",
+    "demo_coupling",
+    "plot_coupling",
+    "coupling_demo",
+]
