@@ -1,0 +1,282 @@
+"""Demos of Chapter 2: linear approximations compose, and so do rates of change along a curve.
+
+* :func:`plot_composition` pushes a small circle through two nonlinear maps of the plane,
+  f then g, and sets its image beside the ellipse that the single matrix
+  J_g(f(x)) J_f(x) makes of the same circle.
+* :func:`plot_curve_rate` walks along a curve over the contour lines of a function and
+  compares grad f . g'(t) with a finite difference of t -> f(g(t)).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from diffrn.chain import chain_jacobian
+from diffrn.demos.core import Control, figure, interactive_demo
+
+# --- 1. composing two maps of the plane ------------------------------------------------------
+# f bends the plane; g wraps the bent strip around the origin (polar coordinates with angle
+# u1 and radius 2 + u2). Both are smooth everywhere; their composition is not linear anywhere.
+
+COMPOSITION_X2 = 0.5  # the second coordinate of the centre x; the control moves the first
+COMPOSITION_X1_VALUES = np.linspace(-1.0, 1.0, 5)
+COMPOSITION_RADII = (0.05, 0.1, 0.2, 0.35, 0.5)
+_CIRCLE = np.linspace(0.0, 2.0 * np.pi, 181)
+
+
+def bend(x):
+    """The inner map f(x1, x2) = (x1 + x2^2 / 2, x2 + sin(2 x1) / 2); works on (2, ...) arrays."""
+    x1, x2 = x[0], x[1]
+    return np.array([x1 + 0.5 * x2**2, x2 + 0.5 * np.sin(2.0 * x1)])
+
+
+def bend_jacobian(x):
+    """J_f(x), a 2 x 2 array."""
+    x1, x2 = x[0], x[1]
+    return np.array([[1.0, x2], [np.cos(2.0 * x1), 1.0]])
+
+
+def wrap(u):
+    """The outer map g(u1, u2) = ((2 + u2) cos u1, (2 + u2) sin u1); works on (2, ...) arrays."""
+    u1, u2 = u[0], u[1]
+    return np.array([(2.0 + u2) * np.cos(u1), (2.0 + u2) * np.sin(u1)])
+
+
+def wrap_jacobian(u):
+    """J_g(u), a 2 x 2 array."""
+    u1, u2 = u[0], u[1]
+    return np.array([[-(2.0 + u2) * np.sin(u1), np.cos(u1)], [(2.0 + u2) * np.cos(u1), np.sin(u1)]])
+
+
+def composition_curves(x1: float, radius: float, x2: float = COMPOSITION_X2) -> dict:
+    """The circle of ``radius`` around x = (x1, x2) and what the maps make of it.
+
+    Returns:
+        dict of arrays of shape (2, samples) -- ``circle`` (x-plane), ``through_f`` (f-plane),
+        ``through_gf`` (g-plane, the true image), ``linear`` (g(f(x)) + J rho u, the image
+        under the chain-rule Jacobian) -- plus the centre ``x``, the Jacobian ``jacobian``
+        and ``gap``, the relative gap of :func:`composition_gap`.
+    """
+    x = np.array([x1, x2], dtype=np.float64)
+    directions = np.stack([np.cos(_CIRCLE), np.sin(_CIRCLE)])
+    circle = x[:, None] + radius * directions
+    through_f = bend(circle)
+    through_gf = wrap(through_f)
+    jacobian = chain_jacobian(bend, bend_jacobian, wrap_jacobian, x)
+    centre_image = wrap(bend(x))
+    linear = centre_image[:, None] + radius * jacobian @ directions
+    gap = np.max(np.linalg.norm(through_gf - linear, axis=0)) / np.max(np.linalg.norm(linear - centre_image[:, None], axis=0))
+    return {
+        "x": x,
+        "circle": circle,
+        "through_f": through_f,
+        "through_gf": through_gf,
+        "linear": linear,
+        "linear_f": bend(x)[:, None] + radius * bend_jacobian(x) @ directions,
+        "jacobian": jacobian,
+        "gap": float(gap),
+    }
+
+
+def composition_gap(x1: float, radius: float, x2: float = COMPOSITION_X2) -> float:
+    """Relative gap between g(f(circle)) and its chain-rule linearization.
+
+    The largest distance between corresponding points of the two curves, divided by the
+    largest radius of the ellipse. For smooth f and g it is O(radius): the little-o of the
+    chain rule, made visible.
+    """
+    return composition_curves(x1, radius, x2)["gap"]
+
+
+def _composition_limits():
+    """Axis limits that hold every frame: computed once from the extreme control values."""
+    stages = {"circle": [], "through_f": [], "zoom": []}
+    for x1 in COMPOSITION_X1_VALUES:
+        for radius in COMPOSITION_RADII:
+            curves = composition_curves(x1, radius)
+            stages["circle"].append(curves["circle"])
+            stages["through_f"].append(np.hstack([curves["through_f"], curves["linear_f"]]))
+            centre = wrap(bend(curves["x"]))[:, None]
+            stages["zoom"].append(np.hstack([curves["through_gf"], curves["linear"]]) - centre)
+            stages["zoom"][-1] = stages["zoom"][-1] / radius
+    limits = {}
+    for name, pieces in stages.items():
+        points = np.hstack(pieces)
+        low, high = points.min(axis=1), points.max(axis=1)
+        centre, half = (low + high) / 2, (high - low).max() / 2 * 1.08
+        limits[name] = (centre - half, centre + half)
+    return limits
+
+
+_LIMITS = None
+
+
+def plot_composition(x1: float = 0.5, radius: float = 0.2):
+    """Three stages of x -> f(x) -> g(f(x)) for a circle of ``radius`` around x = (x1, 0.5).
+
+    Left: the circle in the x-plane. Middle: its image under f (solid) and under the linear
+    map J_f(x) (dashed). Right: the g-plane magnified by 1/radius around g(f(x)), so that the
+    curves keep their size: the true image g(f(circle)) (solid) and the ellipse made by the
+    chain-rule matrix J_g(f(x)) J_f(x) (dashed). The title gives their relative gap.
+    """
+    global _LIMITS
+    if _LIMITS is None:
+        _LIMITS = _composition_limits()
+    curves = composition_curves(x1, radius)
+    fig, (ax_x, ax_f, ax_g) = figure(7.0, 3.4, ncols=3)
+    true_colour, linear_colour = "#1f5fa8", "#d1495b"
+
+    # A faint grid and its image under f show that f is not linear at the scale of the plot.
+    grid = np.linspace(-2.0, 2.0, 9)
+    fine = np.linspace(-2.0, 2.0, 41)
+    for value in grid:
+        for line in (np.stack([np.full_like(fine, value), fine]), np.stack([fine, np.full_like(fine, value)])):
+            ax_x.plot(*line, color="0.88", lw=0.7, zorder=0)
+            ax_f.plot(*bend(line), color="0.88", lw=0.7, zorder=0)
+
+    ax_x.fill(*curves["circle"], color=true_colour, alpha=0.25, lw=0)
+    ax_x.plot(*curves["circle"], color=true_colour, lw=1.6)
+    ax_x.plot(*curves["x"], "k.", ms=5)
+    ax_x.set_title("x-plane: circle around x", fontsize=9)
+
+    centre_f = bend(curves["x"])
+    ax_f.plot(*curves["through_f"], color=true_colour, lw=1.6, label="true image: f(circle), then g(f(circle))")
+    ax_f.plot(*curves["linear_f"], color=linear_colour, lw=1.4, ls="--", label=r"linear image: $J_f(x)$, then $J_g(f(x))\,J_f(x)$")
+    ax_f.plot(*centre_f, "k.", ms=5)
+    ax_f.set_title("f-plane: image under f", fontsize=9)
+
+    centre_g = wrap(centre_f)[:, None]
+    ax_g.plot(*((curves["through_gf"] - centre_g) / radius), color=true_colour, lw=1.6)
+    ax_g.plot(*((curves["linear"] - centre_g) / radius), color=linear_colour, lw=1.4, ls="--")
+    ax_g.plot(0, 0, "k.", ms=5)
+    ax_g.set_title("g-plane, magnified ×1/ρ", fontsize=9)
+    fig.legend(loc="outside lower center", ncols=2, fontsize=8, frameon=False)
+
+    for ax, name in ((ax_x, "circle"), (ax_f, "through_f"), (ax_g, "zoom")):
+        low, high = _LIMITS[name]
+        ax.set_xlim(low[0], high[0])
+        ax.set_ylim(low[1], high[1])
+        ax.set_aspect("equal")
+        ax.tick_params(labelsize=7)
+    fig.suptitle(
+        f"x = ({x1:.2f}, {COMPOSITION_X2:.1f}),  ρ = {radius:g}:  relative gap between the curves {curves['gap']:.1%}",
+        fontsize=9,
+    )
+    return fig
+
+
+def composition_controls():
+    """The controls of :func:`composition_demo` (5 positions x 5 radii = 25 frames)."""
+    return [
+        Control("x1", COMPOSITION_X1_VALUES, r"position \(x_1\)", default=COMPOSITION_X1_VALUES[3], fmt="{:.2f}"),
+        Control("radius", COMPOSITION_RADII, r"radius \(\rho\)", default=COMPOSITION_RADII[-1]),
+    ]
+
+
+def composition_demo():
+    """A circle through f then g, beside its image under J_g(f(x)) J_f(x)."""
+    return interactive_demo(plot_composition, composition_controls())
+
+
+# --- 2. a rate of change along a curve --------------------------------------------------------
+# The worked example of the chapter: f(x1, x2) = x1^2 + 2 x2 along x(t) = (sin t, cos t).
+
+CURVE_T_VALUES = np.linspace(0.0, 2.0 * np.pi, 24, endpoint=False)
+_CURVE_STEP = 1e-5
+
+
+def curve_function(x):
+    """f(x1, x2) = x1^2 + 2 x2 (works on (2, ...) arrays)."""
+    return x[0] ** 2 + 2.0 * x[1]
+
+
+def curve_function_gradient(x):
+    """grad f(x) = (2 x1, 2)."""
+    return np.array([2.0 * x[0], 2.0 * np.ones_like(x[1])])
+
+
+def curve(t):
+    """The unit circle g(t) = (sin t, cos t)."""
+    return np.array([np.sin(t), np.cos(t)])
+
+
+def curve_velocity(t):
+    """g'(t) = (cos t, -sin t)."""
+    return np.array([np.cos(t), -np.sin(t)])
+
+
+def curve_rates(t: float) -> tuple[float, float]:
+    """d/dt f(g(t)) two ways: the chain rule grad f(g(t)) . g'(t), and a central difference.
+
+    Returns:
+        (chain_rule_value, finite_difference_value).
+    """
+    chain = float(curve_function_gradient(curve(t)) @ curve_velocity(t))
+    h = _CURVE_STEP
+    difference = float((curve_function(curve(t + h)) - curve_function(curve(t - h))) / (2.0 * h))
+    return chain, difference
+
+
+def plot_curve_rate(t: float = 1.0):
+    """Left: the curve over contour lines of f, with g'(t) and grad f at g(t). Right: f(g(t))
+    against t with the tangent line of slope grad f . g'(t)."""
+    fig, (ax_plane, ax_time) = figure(7.0, 3.4, ncols=2)
+    xx, yy = np.meshgrid(np.linspace(-2.0, 2.0, 81), np.linspace(-1.6, 2.0, 73))
+    levels = np.arange(-3.0, 5.0, 1.0)
+    contours = ax_plane.contour(xx, yy, curve_function(np.stack([xx, yy])), levels=levels, cmap="viridis", linewidths=0.9)
+    ax_plane.clabel(contours, levels, fontsize=7, fmt="%g")
+
+    ts = np.linspace(0.0, 2.0 * np.pi, 241)
+    ax_plane.plot(*curve(ts), color="0.25", lw=1.2)
+    point, velocity, gradient = curve(t), curve_velocity(t), curve_function_gradient(curve(t))
+    arrow_scale = 0.35  # the gradient reaches length 2.8: shrink both arrows alike to fit
+    for vector, colour, text in ((velocity, "#d1495b", "g′(t)"), (gradient, "#1f5fa8", "∇f")):
+        tip = point + arrow_scale * vector
+        ax_plane.annotate("", xy=tip, xytext=point, arrowprops=dict(arrowstyle="-|>", color=colour, lw=1.8))
+        ax_plane.text(*(tip + 0.06 * vector / np.linalg.norm(vector)), text, color=colour, fontsize=9, ha="center", va="center")
+    ax_plane.plot(*point, "ko", ms=4)
+    # The arrow tips reach |x1| <= 1.7 and x2 <= 1.7 along the whole circle.
+    ax_plane.set_xlim(-2.0, 2.0)
+    ax_plane.set_ylim(-1.6, 2.0)
+    ax_plane.set_aspect("equal")
+    ax_plane.set_xlabel("$x_1$", fontsize=8)
+    ax_plane.set_ylabel("$x_2$", fontsize=8)
+    ax_plane.set_title(r"$f = x_1^2 + 2x_2$ along $(\sin t, \cos t)$ (arrows ×0.35)", fontsize=8)
+    ax_plane.tick_params(labelsize=7)
+
+    chain, difference = curve_rates(t)
+    values = curve_function(curve(ts))
+    ax_time.plot(ts, values, color="0.25", lw=1.4, label="f(g(t))")
+    window = np.linspace(t - 0.8, t + 0.8, 2)
+    ax_time.plot(window, curve_function(curve(t)) + chain * (window - t), color="#d1495b", lw=1.6, label="tangent")
+    ax_time.plot(t, curve_function(curve(t)), "ko", ms=4)
+    ax_time.set_xlim(0.0, 2.0 * np.pi)
+    ax_time.set_ylim(-3.2, 3.2)
+    ax_time.set_xlabel("t", fontsize=8)
+    ax_time.legend(loc="lower right", fontsize=7, frameon=False)
+    ax_time.tick_params(labelsize=7)
+    ax_time.set_title(f"∇f·g′(t) = {chain:+.4f}   finite diff. = {difference:+.4f}", fontsize=8)
+    fig.suptitle(f"t = {t:.3f}", fontsize=9)
+    return fig
+
+
+def curve_controls():
+    """The controls of :func:`curve_demo` (24 values of t)."""
+    return [Control("t", CURVE_T_VALUES, r"\(t\)", default=CURVE_T_VALUES[4], fmt="{:.2f}")]
+
+
+def curve_demo():
+    """Walk along (sin t, cos t) over the contours of x1^2 + 2 x2."""
+    return interactive_demo(plot_curve_rate, curve_controls())
+
+
+__all__ = [
+    "plot_composition",
+    "composition_curves",
+    "composition_gap",
+    "composition_controls",
+    "composition_demo",
+    "plot_curve_rate",
+    "curve_rates",
+    "curve_controls",
+    "curve_demo",
+]
