@@ -1,11 +1,14 @@
 """interactive_demo: frames that switch in the browser, or live sliders in a kernel."""
 from __future__ import annotations
 
+import io
+
 import ipywidgets as widgets
 import numpy as np
 import pytest
+from PIL import Image
 
-from diffrn.demos.core import Control, figure, frame_count, interactive_demo
+from diffrn.demos.core import Control, figure, figure_png, frame_count, interactive_demo
 
 calls = []
 
@@ -56,3 +59,58 @@ def test_bad_controls_are_refused_with_a_reason():
         Control("x", [1.0, 2.0], default=3.0)
     with pytest.raises(ValueError, match="same parameter"):
         interactive_demo(plot_line, [CONTROLS[0], CONTROLS[0]])
+
+
+# ----- live redraws: in-place updates ----------------------------------------------------------
+
+WAVE_X = np.linspace(0.0, 6.0, 50)
+wave_calls = {"plot": 0, "update": 0}
+
+
+def plot_wave(phase=0.0):
+    wave_calls["plot"] += 1
+    fig, ax = figure(3, 2)
+    ax.plot(WAVE_X, np.sin(WAVE_X + phase), gid="wave")
+    ax.set_ylim(-1.5, 1.5)
+    ax.set_title(f"phase {phase:.2f}")
+    return fig
+
+
+def update_wave(fig, phase=0.0):
+    wave_calls["update"] += 1
+    ax = fig.axes[0]
+    (line,) = [artist for artist in ax.lines if artist.get_gid() == "wave"]
+    line.set_ydata(np.sin(WAVE_X + phase))
+    ax.title.set_text(f"phase {phase:.2f}")
+    return [line, ax.title]
+
+
+def _pixels(png: bytes) -> np.ndarray:
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGBA"))
+
+
+def test_live_mode_with_an_updater_builds_the_figure_once_and_shows_what_plot_draws(monkeypatch):
+    monkeypatch.delenv("DIFFRN_DEMO_MODE", raising=False)
+    wave_calls.update(plot=0, update=0)
+    demo = interactive_demo(plot_wave, [Control("phase", np.linspace(0.0, 3.0, 7))], update=update_wave)
+    phase, image = demo.children[0].children[1], _images(demo)[0]
+    for value in (0.0, 2.5, 1.0):
+        phase.value = value
+        np.testing.assert_array_equal(_pixels(image.value), _pixels(figure_png(plot_wave(value))))
+    assert wave_calls["plot"] == 1 + 3, "live mode called plot once; the other calls are the comparisons"
+    assert wave_calls["update"] >= 3
+
+
+def test_frames_mode_ignores_the_updater(monkeypatch):
+    monkeypatch.setenv("DIFFRN_DEMO_MODE", "frames")
+    wave_calls.update(plot=0, update=0)
+    interactive_demo(plot_wave, [Control("phase", [0.0, 1.0, 2.0])], update=update_wave)
+    assert wave_calls == {"plot": 3, "update": 0}
+
+
+def test_live_mode_without_an_updater_shows_what_plot_draws(monkeypatch):
+    monkeypatch.delenv("DIFFRN_DEMO_MODE", raising=False)
+    demo = interactive_demo(plot_wave, [Control("phase", np.linspace(0.0, 3.0, 7))])
+    phase, image = demo.children[0].children[1], _images(demo)[0]
+    phase.value = 2.0
+    np.testing.assert_array_equal(_pixels(image.value), _pixels(figure_png(plot_wave(2.0))))
