@@ -104,38 +104,81 @@ def plot_backprop_step(step: int = 0, x1: float = 2.0, x2: float = 0.5):
     sent adjoints along are thick, and the title states the rule it applied.
     """
     output = example_graph(x1, x2)
-    processed, terms = run_backprop_steps(output, step)
-    nodes = {v.label: v for v in output.topological_order()}
     fig, ax = figure(7.0, 3.6)
     ax.set_xlim(-0.9, 7.5)
     ax.set_ylim(-2.75, 2.6)
     ax.set_aspect("equal")
     ax.axis("off")
+    nodes = {v.label: v for v in output.topological_order()}
     for label, node in nodes.items():
-        active = node is processed and step >= 2
         for child in node._prev:
-            ax.add_patch(FancyArrowPatch(
-                GRAPH_LAYOUT[child.label], GRAPH_LAYOUT[label], arrowstyle="-|>", mutation_scale=12,
-                shrinkA=21, shrinkB=21, lw=2.8 if active else 1.0, color="tab:orange" if active else "0.5",
-            ))
+            ax.add_patch(FancyArrowPatch(GRAPH_LAYOUT[child.label], GRAPH_LAYOUT[label], **EDGE_STYLE, lw=1.0, color="0.5"))
     for label, node in nodes.items():
         x, y = GRAPH_LAYOUT[label]
-        face = "tab:orange" if node is processed else ("#dbe9f6" if node._prev else "#e8e8e8")
-        ax.add_patch(Circle((x, y), 0.42, facecolor=face, edgecolor="0.2", lw=1.2, zorder=3))
+        face = "#dbe9f6" if node._prev else "#e8e8e8"
+        ax.add_patch(Circle((x, y), NODE_RADIUS, facecolor=face, edgecolor="0.2", lw=1.2, zorder=3))
         ax.text(x, y + 0.13, f"${NAMES[label]}$", ha="center", va="center", fontsize=10, zorder=4)
         ax.text(x, y - 0.15, f"{node.data:.3f}", ha="center", va="center", fontsize=8, zorder=4)
         if node._prev:
             names = [NAMES[v.label] for v in node._prev] + [""]
             formula = FORMULAS[node._op].format(a=names[0], b=names[1], c=NAMES[label])
             ax.text(x, y + 0.6, f"${formula}$", ha="center", va="center", fontsize=8, color="0.3")
-        if terms[node]:
-            parts = " + ".join(f"{t:.3f}" for t in terms[node]).replace("+ -", "- ")
-            text = rf"$\bar{{{NAMES[label]}}}$ = {parts}"
-            if len(terms[node]) > 1:
-                text += f"\n= {node.grad:.3f}"
-            ax.text(x, y - 0.58, text, ha="center", va="top", fontsize=8, color="tab:red")
-    ax.set_title(_step_title(step, backprop_step_count(x1, x2), processed, output), fontsize=10)
+        ax.text(x, y - 0.58, "", ha="center", va="top", fontsize=8, color="tab:red", gid=f"adjoint {label}")
+    # The operation of the current step is drawn once more, highlighted, over the graph at rest;
+    # these artists belong to the figure (in the axes' data coordinates) and move from step to
+    # step, so that a live demo redraws only them, the adjoints and the title.
+    on_axes = dict(transform=ax.transData, visible=False)
+    for i in range(2):  # an operation has at most two inputs
+        fig.add_artist(FancyArrowPatch((0, 0), (1, 1), **EDGE_STYLE, lw=2.8, color="tab:orange", gid=f"active edge {i}", **on_axes))
+    fig.add_artist(Circle((0, 0), NODE_RADIUS, facecolor="tab:orange", edgecolor="0.2", lw=1.2, zorder=3, gid="active node", **on_axes))
+    fig.text(0, 0, "", ha="center", va="center", fontsize=10, zorder=4, gid="active name", **on_axes)
+    fig.text(0, 0, "", ha="center", va="center", fontsize=8, zorder=4, gid="active value", **on_axes)
+    update_backprop_step(fig, step, x1, x2)
     return fig
+
+
+EDGE_STYLE = dict(arrowstyle="-|>", mutation_scale=12, shrinkA=21, shrinkB=21)
+NODE_RADIUS = 0.42
+
+
+def update_backprop_step(fig, step: int = 0, x1: float = 2.0, x2: float = 0.5) -> list:
+    """Show ``step`` on a figure made by :func:`plot_backprop_step` with the same x1 and x2
+    (in place): the highlighted operation, the adjoints and the title.
+
+    Returns:
+        the artists it changed, which a live demo redraws.
+    """
+    output = example_graph(x1, x2)
+    processed, terms = run_backprop_steps(output, step)
+    ax = fig.axes[0]
+    artists = {a.get_gid(): a for a in [*fig.get_children(), *ax.get_children()] if a.get_gid()}
+    edges = [artists[f"active edge {i}"] for i in range(2)]
+    node, name, value = artists["active node"], artists["active name"], artists["active value"]
+    for artist in (*edges, node, name, value):
+        artist.set_visible(False)
+    if processed is not None:
+        x, y = GRAPH_LAYOUT[processed.label]
+        node.set_center((x, y))
+        name.set_position((x, y + 0.13))
+        name.set_text(f"${NAMES[processed.label]}$")
+        value.set_position((x, y - 0.15))
+        value.set_text(f"{processed.data:.3f}")
+        for artist in (node, name, value):
+            artist.set_visible(True)
+        if step >= 2:
+            for edge, child in zip(edges, processed._prev):
+                edge.set_positions(GRAPH_LAYOUT[child.label], (x, y))
+                edge.set_visible(True)
+    for v in output.topological_order():
+        text = ""
+        if terms[v]:
+            parts = " + ".join(f"{t:.3f}" for t in terms[v]).replace("+ -", "- ")
+            text = rf"$\bar{{{NAMES[v.label]}}}$ = {parts}"
+            if len(terms[v]) > 1:
+                text += f"\n= {v.grad:.3f}"
+        artists[f"adjoint {v.label}"].set_text(text)
+    ax.set_title(_step_title(step, backprop_step_count(x1, x2), processed, output), fontsize=10)
+    return [*edges, node, name, value, *(artists[f"adjoint {v.label}"] for v in output.topological_order()), ax.title]
 
 
 def _step_title(step, last, processed, output) -> str:
@@ -153,7 +196,8 @@ def _step_title(step, last, processed, output) -> str:
 def backprop_demo():
     """Step through the backward pass of the example graph."""
     steps = list(range(backprop_step_count() + 1))
-    return interactive_demo(plot_backprop_step, [Control("step", steps, "backward step", default=0, fmt="{:d}")])
+    return interactive_demo(plot_backprop_step, [Control("step", steps, "backward step", default=0, fmt="{:d}")],
+                            update=update_backprop_step)
 
 
 # ----- forward versus reverse mode: counts and timings ------------------------------------------
@@ -224,13 +268,10 @@ def measured_jacobian_times(ns=COST_NS, ms=COST_MS, width: int = 32, depth: int 
 def plot_mode_costs(n: int = 16, m: int = 16, width: int = 32, depth: int = 3):
     """Left: multiplies for the Jacobian of the chain R^n -> R^m by each mode (log scale).
     Right: measured time of ``jacobian`` in both modes against m, for this n; the dot is (n, m)."""
-    counts = chain_multiply_counts(n, m, width, depth)
     fig, (left, right) = figure(7.0, 3.4, ncols=2)
-    labels = ["evaluate f\nonce", f"forward:\n{n} JVPs", f"reverse:\n{m} VJPs"]
-    values = [counts["evaluate"], counts["forward"], counts["reverse"]]
-    bars = left.bar(labels, values, color=["0.6", "tab:blue", "tab:orange"])
-    for bar, value in zip(bars, values):
-        left.text(bar.get_x() + bar.get_width() / 2, value * 1.25, f"{value:,}", ha="center", fontsize=8)
+    left.bar(range(3), [1.0] * 3, color=["0.6", "tab:blue", "tab:orange"])
+    for i in range(3):
+        left.text(i, 1.0, "", ha="center", fontsize=8)
     left.set_yscale("log")
     left.set_ylim(1e2, 1e7)
     left.set_yticks([1e2, 1e3, 1e4, 1e5, 1e6, 1e7])
@@ -238,13 +279,10 @@ def plot_mode_costs(n: int = 16, m: int = 16, width: int = 32, depth: int = 3):
     left.set_title(f"Jacobian of a {depth}-layer chain, width {width}", fontsize=9)
     left.tick_params(axis="x", labelsize=8)
 
-    if n not in COST_NS or m not in COST_MS:
-        raise ValueError(f"n must be one of {COST_NS} and m one of {COST_MS} (the measured grid)")
     times = measured_jacobian_times(width=width, depth=depth)
-    row = COST_NS.index(n)
     for mode, color in (("forward", "tab:blue"), ("reverse", "tab:orange")):
-        right.plot(COST_MS, 1e3 * times[mode][row], "o-", color=color, label=f"mode={mode!r}", ms=4)
-        right.plot([m], [1e3 * times[mode][row][COST_MS.index(m)]], "o", color=color, ms=10, mfc="none", mew=2)
+        right.plot(COST_MS, 1e3 * times[mode][0], "o-", color=color, label=f"mode={mode!r}", ms=4, gid=f"{mode} times")
+        right.plot([m], [1.0], "o", color=color, ms=10, mfc="none", mew=2, gid=f"{mode} chosen")
     right.set_xscale("log", base=2)
     right.set_xticks(COST_MS, [str(size) for size in COST_MS])
     right.set_yscale("log")
@@ -252,12 +290,38 @@ def plot_mode_costs(n: int = 16, m: int = 16, width: int = 32, depth: int = 3):
     right.set_ylim(everything.min() / 1.5, everything.max() * 3)  # the same for every frame
     right.set_xlabel("outputs m")
     right.set_ylabel("time of jacobian (ms)")
-    right.set_title(f"measured, n = {n} inputs", fontsize=9)
-    right.axvline(n, color="0.7", ls=":", lw=1)
+    right.axvline(n, color="0.7", ls=":", lw=1, gid="n")
     right.legend(fontsize=8, loc="upper left")
     for axis in (left.yaxis, right.xaxis, right.yaxis):
         axis.set_minor_locator(NullLocator())  # fewer ticks: frames render several times faster
+    update_mode_costs(fig, n, m, width, depth)
     return fig
+
+
+def update_mode_costs(fig, n: int = 16, m: int = 16, width: int = 32, depth: int = 3) -> list:
+    """Show (n, m) on a figure made by :func:`plot_mode_costs` with the same width and depth
+    (in place). Returns the artists it changed, which a live demo redraws."""
+    if n not in COST_NS or m not in COST_MS:
+        raise ValueError(f"n must be one of {COST_NS} and m one of {COST_MS} (the measured grid)")
+    left, right = fig.axes
+    counts = chain_multiply_counts(n, m, width, depth)
+    values = [counts["evaluate"], counts["forward"], counts["reverse"]]
+    for bar, label, value in zip(left.patches, left.texts, values):
+        bar.set_height(value)
+        label.set_y(value * 1.25)
+        label.set_text(f"{value:,}")
+    left.set_xticks(range(3), ["evaluate f\nonce", f"forward:\n{n} JVPs", f"reverse:\n{m} VJPs"])
+
+    times = measured_jacobian_times(width=width, depth=depth)
+    row = COST_NS.index(n)
+    lines = {line.get_gid(): line for line in right.lines}
+    for mode in ("forward", "reverse"):
+        lines[f"{mode} times"].set_ydata(1e3 * times[mode][row])
+        lines[f"{mode} chosen"].set_data([m], [1e3 * times[mode][row][COST_MS.index(m)]])
+    lines["n"].set_xdata([n, n])
+    right.set_title(f"measured, n = {n} inputs", fontsize=9)
+    # The legend is redrawn too, so that it stays above the moving lines.
+    return [*left.patches, *left.texts, left.xaxis, *right.lines, right.title, right.get_legend()]
 
 
 def mode_costs_demo():
@@ -265,4 +329,4 @@ def mode_costs_demo():
     return interactive_demo(plot_mode_costs, [
         Control("n", list(COST_NS), r"inputs \(n\)", default=16, fmt="{:d}"),
         Control("m", list(COST_MS), r"outputs \(m\)", default=16, fmt="{:d}"),
-    ])
+    ], update=update_mode_costs)
