@@ -62,51 +62,88 @@ def plot_quadratic_form(lambda1: float = 1.0, lambda2: float = -1.0, theta_deg: 
     The Hessian of f is Q everywhere and the origin is a critical point, so the title's label
     is :func:`~diffrn.curvature.classify_critical_point` applied to Q.
     """
-    matrix = quadratic_form_matrix(lambda1, lambda2, theta_deg)
-    kind = classify_critical_point(matrix)
     fig, (ax, ax_profile) = figure(7.0, 3.4, ncols=2)
-
-    grid = np.linspace(-FORM_LIMIT, FORM_LIMIT, 81)
-    gx, gy = np.meshgrid(grid, grid)
-    points = np.stack([gx, gy], axis=-1)
-    values = 0.5 * np.einsum("...i,ij,...j->...", points, matrix, points)
-
-    ax.contourf(gx, gy, values, levels=FORM_LEVELS, cmap="RdBu_r", extend="both")
-    ax.contour(gx, gy, values, levels=FORM_LEVELS, colors="k", linewidths=0.5, antialiased=False)
-    rotation = _rotation(np.radians(theta_deg))
-    for eigenvalue, vector in zip((lambda1, lambda2), rotation.T):
-        color = POSITIVE_COLOR if eigenvalue > 0 else NEGATIVE_COLOR if eigenvalue < 0 else ZERO_COLOR
+    # Everything that depends on Q starts empty or at a placeholder; update_quadratic_form sets it.
+    for _ in range(2):
         for sign in (1, -1):
-            ax.annotate("", xy=sign * 1.6 * vector, xytext=(0, 0),
-                        arrowprops=dict(arrowstyle="-|>", color=color, lw=2))
-        ax.text(*(1.75 * vector), f"λ={eigenvalue:g}", color=color, ha="center", va="center",
-                fontsize=9, fontweight="bold", bbox=dict(fc="white", ec="none", alpha=0.7, pad=1))
-    ax.plot(0, 0, "o", color=POINT_COLOR, mec="k", ms=6)
+            ax.annotate("", xy=(sign, 0), xytext=(0, 0), arrowprops=dict(arrowstyle="-|>", lw=2))
+        ax.text(0, 0, "", ha="center", va="center", fontsize=9, fontweight="bold",
+                bbox=dict(fc="white", ec="none", alpha=0.7, pad=1))
+    ax.plot(0, 0, "o", color=POINT_COLOR, mec="k", ms=6, zorder=2.5)  # above the level sets
     ax.set_xlim(-FORM_LIMIT, FORM_LIMIT)
     ax.set_ylim(-FORM_LIMIT, FORM_LIMIT)
     ax.set_aspect("equal")
     ax.set_xlabel("$x_1$")
     ax.set_ylabel("$x_2$")
-    ax.set_title(f"λ = ({lambda1:g}, {lambda2:g}), θ = {theta_deg:g}°: {kind}", fontsize=10, fontweight="bold")
 
     # Right: the form along each eigenvector is the parabola lambda t^2 / 2, so the signs of
     # the eigenvalues say which way the graph bends along the principal axes.
-    t = np.linspace(-FORM_LIMIT, FORM_LIMIT, 101)
-    middle = (rotation[:, 0] + rotation[:, 1]) / np.sqrt(2)
-    ax_profile.plot(t, 0.5 * (middle @ matrix @ middle) * t ** 2, color="#999999", lw=1.2, ls="--",
-                    label="halfway between")
-    for index, (eigenvalue, vector) in enumerate(zip((lambda1, lambda2), rotation.T)):
-        color = POSITIVE_COLOR if eigenvalue > 0 else NEGATIVE_COLOR if eigenvalue < 0 else ZERO_COLOR
-        along = 0.5 * (vector @ matrix @ vector) * t ** 2
-        ax_profile.plot(t, along, color=color, lw=2, ls="-" if index == 0 else "-.",
-                        label=f"along eigenvector {index + 1} (λ={eigenvalue:g})")
+    ax_profile.plot([], [], color="#999999", lw=1.2, ls="--", label="halfway between")
+    ax_profile.plot([], [], lw=2, ls="-", label="along eigenvector 1")
+    ax_profile.plot([], [], lw=2, ls="-.", label="along eigenvector 2")
     ax_profile.axhline(0, color="k", lw=0.5)
     ax_profile.set_xlim(-FORM_LIMIT, FORM_LIMIT)
     ax_profile.set_ylim(-4.5, 4.5)
     ax_profile.set_xlabel("t (distance along the direction)")
     ax_profile.legend(loc="lower center", fontsize=7, framealpha=0.9)
     ax_profile.set_title(r"$f(t\,v) = \frac{1}{2}\,(v^\top Q v)\, t^2$", fontsize=10)
+    update_quadratic_form(fig, lambda1, lambda2, theta_deg)
     return fig
+
+
+def update_quadratic_form(fig: Figure, lambda1: float = 1.0, lambda2: float = -1.0, theta_deg: float = 30.0) -> list:
+    """Show the form of (lambda1, lambda2, theta_deg) on a figure made by
+    :func:`plot_quadratic_form` (in place; the level sets and the legend are made anew).
+
+    Returns:
+        the artists that changed, which a live demo redraws.
+    """
+    matrix = quadratic_form_matrix(lambda1, lambda2, theta_deg)
+    kind = classify_critical_point(matrix)
+    ax, ax_profile = fig.axes
+    for level_set in ax.collections:
+        level_set.remove()
+
+    grid = np.linspace(-FORM_LIMIT, FORM_LIMIT, 81)
+    gx, gy = np.meshgrid(grid, grid)
+    points = np.stack([gx, gy], axis=-1)
+    values = 0.5 * np.einsum("...i,ij,...j->...", points, matrix, points)
+    filled = ax.contourf(gx, gy, values, levels=FORM_LEVELS, cmap="RdBu_r", extend="both")
+    lines = ax.contour(gx, gy, values, levels=FORM_LEVELS, colors="k", linewidths=0.5, antialiased=False)
+    rotation = _rotation(np.radians(theta_deg))
+    eigen = list(zip((lambda1, lambda2), rotation.T))
+    # ax.texts holds, per eigenvector, the arrows both ways (annotations) and the label.
+    arrows = [arrow for pair in zip(ax.texts[0::3], ax.texts[1::3]) for arrow in pair]
+    labels = ax.texts[2::3]
+    for index, (eigenvalue, vector) in enumerate(eigen):
+        color = _eigen_color(eigenvalue)
+        for arrow, sign in zip(arrows[2 * index:2 * index + 2], (1, -1)):
+            arrow.xy = tuple(sign * 1.6 * vector)
+            arrow.arrow_patch.set_color(color)
+        labels[index].set_position(1.75 * vector)
+        labels[index].set_text(f"λ={eigenvalue:g}")
+        labels[index].set_color(color)
+    ax.set_title(f"λ = ({lambda1:g}, {lambda2:g}), θ = {theta_deg:g}°: {kind}", fontsize=10, fontweight="bold")
+
+    t = np.linspace(-FORM_LIMIT, FORM_LIMIT, 101)
+    middle = (rotation[:, 0] + rotation[:, 1]) / np.sqrt(2)
+    halfway, *along = ax_profile.lines[:3]
+    halfway.set_data(t, 0.5 * (middle @ matrix @ middle) * t ** 2)
+    legend = ax_profile.get_legend()
+    for index, (line, (eigenvalue, vector)) in enumerate(zip(along, eigen)):
+        label = f"along eigenvector {index + 1} (λ={eigenvalue:g})"
+        line.set_data(t, 0.5 * (vector @ matrix @ vector) * t ** 2)
+        line.set_color(_eigen_color(eigenvalue))
+        line.set_label(label)
+        legend.get_lines()[index + 1].set_color(_eigen_color(eigenvalue))  # the legend keeps copies
+        legend.get_texts()[index + 1].set_text(label)
+    # The origin's marker, the zero line and the frames are redrawn too, to stay above what moves.
+    return [filled, lines, *ax.texts, *ax.lines, ax.title, *ax_profile.lines, legend,
+            *ax.spines.values(), *ax_profile.spines.values()]
+
+
+def _eigen_color(eigenvalue: float) -> str:
+    return POSITIVE_COLOR if eigenvalue > 0 else NEGATIVE_COLOR if eigenvalue < 0 else ZERO_COLOR
 
 
 def quadratic_form_demo():
@@ -115,7 +152,7 @@ def quadratic_form_demo():
         Control("lambda1", LAMBDA1_VALUES, r"\(\lambda_1\)", default=1.0),
         Control("lambda2", LAMBDA2_VALUES, r"\(\lambda_2\)", default=-1.0),
         Control("theta_deg", THETA_DEG_VALUES, r"rotation \(\theta\) (degrees)", default=30.0),
-    ])
+    ], update=update_quadratic_form)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -201,7 +238,6 @@ def bowl_runs(angle_deg: float, steps: int = RUN_STEPS) -> dict:
 
 def plot_newton_vs_gd(angle_deg: float = 60.0) -> Figure:
     """Paths of Newton's method and gradient descent (left) and their errors (right)."""
-    runs = bowl_runs(angle_deg)
     fig, (ax, ax_err) = figure(7.0, 3.4, ncols=2)
 
     gx, gy = np.meshgrid(np.linspace(*BOWL_XLIM, 161), np.linspace(*BOWL_YLIM, 81))
@@ -210,10 +246,11 @@ def plot_newton_vs_gd(angle_deg: float = 60.0) -> Figure:
     theta = np.linspace(0, 2 * np.pi, 200)
     ax.plot(BOWL_MINIMIZER[0] + START_SEMI_AXES[0] * np.cos(theta),
             BOWL_MINIMIZER[1] + START_SEMI_AXES[1] * np.sin(theta), ":", color="#bbbbbb", lw=1)
-    ax.plot(*runs["gd"].T, ".-", color=GD_COLOR, lw=1, ms=3, label="gradient descent")
-    ax.plot(*runs["newton"].T, "o-", color=NEWTON_COLOR, lw=1.5, ms=4, label="Newton")
-    ax.plot(*runs["newton"][0], "o", color=POINT_COLOR, mec="k", ms=7)
-    ax.plot(*BOWL_MINIMIZER, "*", color="k", ms=9)
+    # The runs start empty; update_newton_vs_gd draws them for the chosen start.
+    ax.plot([], [], ".-", color=GD_COLOR, lw=1, ms=3, label="gradient descent", gid="gd")
+    ax.plot([], [], "o-", color=NEWTON_COLOR, lw=1.5, ms=4, label="Newton", gid="newton")
+    ax.plot([], [], "o", color=POINT_COLOR, mec="k", ms=7, gid="start")
+    ax.plot(*BOWL_MINIMIZER, "*", color="k", ms=9, gid="minimizer")
     ax.set_xlim(*BOWL_XLIM)
     ax.set_ylim(*BOWL_YLIM)
     ax.set_xlabel("$x_1$")
@@ -221,27 +258,51 @@ def plot_newton_vs_gd(angle_deg: float = 60.0) -> Figure:
     ax.legend(loc="upper left", fontsize=7, framealpha=0.9)
     ax.set_title("paths (contours of log f)", fontsize=10)
 
-    floor = 1e-17  # exact zeros cannot be drawn on a log scale
-    ax_err.semilogy(np.maximum(runs["gd_errors"], floor), ".-", color=GD_COLOR, ms=3,
-                    label=f"GD, step 1/L = {runs['learning_rate']:.3f}")
-    ax_err.semilogy(np.maximum(runs["newton_errors"], floor), "o-", color=NEWTON_COLOR, ms=4, label="Newton")
+    ax_err.semilogy([], [], ".-", color=GD_COLOR, ms=3, label="GD", gid="gd")
+    ax_err.semilogy([], [], "o-", color=NEWTON_COLOR, ms=4, label="Newton", gid="newton")
     ax_err.set_xlim(0, RUN_STEPS)
     ax_err.set_ylim(1e-16, 1e1)
     ax_err.set_xlabel("step k")
     ax_err.set_ylabel(r"$\|x_k - x^*\|$")
     ax_err.grid(True, which="major", alpha=0.3)
     ax_err.legend(loc="upper right", fontsize=7)
+    update_newton_vs_gd(fig, angle_deg)
+    return fig
+
+
+def update_newton_vs_gd(fig: Figure, angle_deg: float = 60.0) -> list:
+    """Run both methods from the start at ``angle_deg`` and show them on a figure made by
+    :func:`plot_newton_vs_gd` (in place).
+
+    Returns:
+        the artists that changed, which a live demo redraws (with the legends and the
+        minimizer, which stay above the paths).
+    """
+    runs = bowl_runs(angle_deg)
+    ax, ax_err = fig.axes
+    paths = {line.get_gid(): line for line in ax.lines if line.get_gid()}
+    errors = {line.get_gid(): line for line in ax_err.lines if line.get_gid()}
+    paths["gd"].set_data(*runs["gd"].T)
+    paths["newton"].set_data(*runs["newton"].T)
+    paths["start"].set_data([runs["newton"][0][0]], [runs["newton"][0][1]])
+
+    floor = 1e-17  # exact zeros cannot be drawn on a log scale
+    for name in ("gd", "newton"):
+        distances = runs[f"{name}_errors"]
+        errors[name].set_data(np.arange(len(distances)), np.maximum(distances, floor))
+    errors["gd"].set_label(f"GD, step 1/L = {runs['learning_rate']:.3f}")
+    ax_err.get_legend().get_texts()[0].set_text(errors["gd"].get_label())
     newton_steps = int(np.argmax(runs["newton_errors"] < 1e-12)) if np.any(runs["newton_errors"] < 1e-12) else None
     reached = f"Newton: error < 1e-12 after {newton_steps} steps" if newton_steps is not None else "Newton: not converged"
     ax_err.set_title(f"{reached}\nGD: error {runs['gd_errors'][-1]:.1e} after {RUN_STEPS} steps", fontsize=9)
-    return fig
+    return [*paths.values(), ax.get_legend(), *errors.values(), ax_err.get_legend(), ax_err.title]
 
 
 def newton_vs_gd_demo():
     """One slider: the start's angle on the ellipse around the minimizer (12 frames)."""
     return interactive_demo(plot_newton_vs_gd, [
         Control("angle_deg", START_ANGLES_DEG, r"start at angle \(\varphi\) (degrees)", default=60.0),
-    ])
+    ], update=update_newton_vs_gd)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -306,7 +367,6 @@ def taylor_errors(point, distance: float = TAYLOR_DISTANCE) -> tuple[float, floa
 
 def plot_taylor(position: float = -1.0) -> Figure:
     """The point and the line on the contour plot (left); f, T1 and T2 along the line (right)."""
-    point = taylor_point(position)
     fig, (ax, ax_slice) = figure(7.0, 3.4, ncols=2)
 
     gx, gy = np.meshgrid(np.linspace(*TAYLOR_XLIM, 121), np.linspace(*TAYLOR_YLIM, 81))
@@ -314,44 +374,68 @@ def plot_taylor(position: float = -1.0) -> Figure:
     ax.contour(gx, gy, values, levels=np.linspace(-1.5, 1.9, 11), cmap="viridis", linewidths=0.7)
     path = np.array([taylor_point(s) for s in np.linspace(TAYLOR_POSITIONS[0], TAYLOR_POSITIONS[-1], 100)])
     ax.plot(*path.T, ":", color="#999999", lw=1)
-    segment = point + np.outer([-TAYLOR_T_LIMIT, TAYLOR_T_LIMIT], TAYLOR_DIRECTION)
-    ax.plot(*segment.T, "-", color=FUNCTION_COLOR, lw=1.2)
-    ax.plot(*(point + TAYLOR_DISTANCE * TAYLOR_DIRECTION), "s", color="k", ms=4)
-    ax.plot(*point, "o", color=POINT_COLOR, mec="k", ms=7)
+    # What moves with the point starts empty; update_taylor sets it.
+    ax.plot([], [], "-", color=FUNCTION_COLOR, lw=1.2, gid="segment")
+    ax.plot([], [], "s", color="k", ms=4, gid="probe")
+    ax.plot([], [], "o", color=POINT_COLOR, mec="k", ms=7, gid="point")
     ax.set_xlim(*TAYLOR_XLIM)
     ax.set_ylim(*TAYLOR_YLIM)
     ax.set_aspect("equal")
     ax.set_xlabel("$x_1$")
     ax.set_ylabel("$x_2$")
-    ax.set_title(f"p = ({point[0]:.2f}, {point[1]:.2f}), line p + t u", fontsize=10)
 
-    t = np.linspace(-TAYLOR_T_LIMIT, TAYLOR_T_LIMIT, 121)
-    exact, first, second = taylor_models(point, t)
-    ax_slice.plot(t, exact, color=FUNCTION_COLOR, lw=2, label="f(p + t u)")
-    ax_slice.plot(t, first, "--", color=FIRST_ORDER_COLOR, lw=1.5, label="first order (tangent)")
-    ax_slice.plot(t, second, "-", color=SECOND_ORDER_COLOR, lw=1.5, label="second order (parabola)")
+    ax_slice.plot([], [], color=FUNCTION_COLOR, lw=2, label="f(p + t u)", gid="exact")
+    ax_slice.plot([], [], "--", color=FIRST_ORDER_COLOR, lw=1.5, label="first order (tangent)", gid="first")
+    ax_slice.plot([], [], "-", color=SECOND_ORDER_COLOR, lw=1.5, label="second order (parabola)", gid="second")
     ax_slice.axvline(TAYLOR_DISTANCE, color="k", lw=0.6, ls=":")
-    ax_slice.plot(0, exact[len(t) // 2], "o", color=POINT_COLOR, mec="k", ms=7)
+    ax_slice.plot([], [], "o", color=POINT_COLOR, mec="k", ms=7, gid="point")
     ax_slice.set_xlim(-TAYLOR_T_LIMIT, TAYLOR_T_LIMIT)
     ax_slice.set_ylim(-2.5, 2.5)
     ax_slice.set_xlabel("t")
     ax_slice.legend(loc="lower left", fontsize=7, framealpha=0.9)
+    update_taylor(fig, position)
+    return fig
+
+
+def update_taylor(fig: Figure, position: float = -1.0) -> list:
+    """Move the point of a figure made by :func:`plot_taylor` to ``position`` (in place).
+
+    Returns:
+        the artists that changed, which a live demo redraws, and the legend, which stays
+        above the curves.
+    """
+    point = taylor_point(position)
+    ax, ax_slice = fig.axes
+    left = {line.get_gid(): line for line in ax.lines if line.get_gid()}
+    right = {line.get_gid(): line for line in ax_slice.lines if line.get_gid()}
+    segment = point + np.outer([-TAYLOR_T_LIMIT, TAYLOR_T_LIMIT], TAYLOR_DIRECTION)
+    probe = point + TAYLOR_DISTANCE * TAYLOR_DIRECTION
+    left["segment"].set_data(*segment.T)
+    left["probe"].set_data([probe[0]], [probe[1]])
+    left["point"].set_data([point[0]], [point[1]])
+    ax.set_title(f"p = ({point[0]:.2f}, {point[1]:.2f}), line p + t u", fontsize=10)
+
+    t = np.linspace(-TAYLOR_T_LIMIT, TAYLOR_T_LIMIT, 121)
+    exact, first, second = taylor_models(point, t)
+    for name, values in (("exact", exact), ("first", first), ("second", second)):
+        right[name].set_data(t, values)
+    right["point"].set_data([0], [exact[len(t) // 2]])
     err1, err2 = taylor_errors(point)
     ax_slice.set_title(f"at t = {TAYLOR_DISTANCE:g}: |f − T₁| = {err1:.4f}, |f − T₂| = {err2:.4f}", fontsize=9)
-    return fig
+    return [*left.values(), ax.title, *right.values(), ax_slice.title, ax_slice.get_legend()]
 
 
 def taylor_demo():
     """One slider: where the base point sits on its curve (21 frames)."""
     return interactive_demo(plot_taylor, [
         Control("position", TAYLOR_POSITIONS, r"position \(s\) of the point \(p\)", default=-1.0),
-    ])
+    ], update=update_taylor)
 
 
 __all__ = [
-    "plot_quadratic_form", "quadratic_form_demo", "quadratic_form_matrix",
-    "plot_newton_vs_gd", "newton_vs_gd_demo", "bowl", "bowl_gradient", "bowl_hessian", "bowl_runs",
+    "plot_quadratic_form", "update_quadratic_form", "quadratic_form_demo", "quadratic_form_matrix",
+    "plot_newton_vs_gd", "update_newton_vs_gd", "newton_vs_gd_demo", "bowl", "bowl_gradient", "bowl_hessian", "bowl_runs",
     "start_point", "safe_learning_rate",
-    "plot_taylor", "taylor_demo", "taylor_models", "taylor_errors", "taylor_point",
+    "plot_taylor", "update_taylor", "taylor_demo", "taylor_models", "taylor_errors", "taylor_point",
     "wave", "wave_gradient", "wave_hessian",
 ]
