@@ -203,7 +203,8 @@ class LiveFigure:
     def __init__(self, plot: Callable[..., Any], update: Callable[..., Any] | None = None, fixed=None):
         self.plot, self.update, self.fixed = plot, update, dict(fixed or {})
         self.fig = self.canvas = self.background = None
-        self.moving: list = []
+        self.moving: list = []  # the artists update() changes, drawn over the background
+        self.in_background: set = set()  # ids of the artists drawn into the background
         self.positions = None  # axes positions of the first figure (plot-only demos)
 
     def png(self, params: dict) -> bytes:
@@ -242,19 +243,22 @@ class LiveFigure:
 
     def _blit(self, params):
         moved = [a for a in self.update(self.fig, **self.fixed, **params) if a is not None]
-        new = [a for a in moved if not any(a is m for m in self.moving)]
-        if new or self.background is None:
-            for artist in new:
-                artist.set_animated(True)  # left out of canvas.draw(): it is drawn on top each time
-            self.moving += new
+        unknown = [a for a in moved if not a.get_animated()]
+        for artist in unknown:
+            artist.set_animated(True)  # left out of canvas.draw(): drawn over the background each time
+        # Artists the updater removed are forgotten; the ones it returns for the first time join.
+        self.moving = [a for a in [*self.moving, *unknown] if a.figure is not None]
+        # A new artist (say a recomputed contour set) is not in the background: it is simply
+        # drawn. An artist that was drawn into the background has to be taken out of it.
+        if self.background is None or any(id(a) in self.in_background for a in unknown):
             self.canvas.draw()
             self.background = self.canvas.copy_from_bbox(self.fig.bbox)
+            self.in_background = {id(a) for a in self.fig.findobj() if not a.get_animated()}
         else:
             self.canvas.restore_region(self.background)
         renderer = self.canvas.get_renderer()
         for artist in sorted(self.moving, key=lambda a: a.get_zorder()):
-            if artist.figure is not None:  # not removed by the updater
-                artist.draw(renderer)
+            artist.draw(renderer)
 
 
 def _canvas_png(canvas) -> bytes:
