@@ -156,7 +156,7 @@ def pushforward_demo():
 
 COUPLING_SCALES = tuple(np.round(np.linspace(-1.0, 1.5, 6), 2))
 COUPLING_SHIFTS = tuple(np.round(np.linspace(-0.5, 0.5, 5), 2))
-COUPLING_SAMPLES = np.random.default_rng(7).normal(size=(800, 2))
+COUPLING_SAMPLES = np.random.default_rng(7).normal(size=(400, 2))
 COUPLING_PROBE = np.array([1.0, 0.5])
 
 
@@ -179,7 +179,7 @@ def plot_coupling(scale: float = 0.5, shift: float = 0.0):
     log_p_y = standard_normal_log_density(x_back) - layer.log_det(x_back)
 
     fig, (ax_in, ax_out) = figure(7.0, 3.4, ncols=2)
-    style = dict(s=3, cmap="coolwarm", vmin=-1.5, vmax=1.5)
+    style = dict(s=4, cmap="coolwarm", vmin=-1.5, vmax=1.5, linewidths=0, antialiased=False)  # small PNGs
     ax_in.scatter(COUPLING_SAMPLES[:, 0], COUPLING_SAMPLES[:, 1], c=log_dets, **style)
     ax_in.plot(*COUPLING_PROBE, "k*", ms=9)
     ax_in.set(xlim=(-4, 4), ylim=(-4, 4), aspect="equal", title="$x \\sim N(0, I)$", xlabel="$x_1$", ylabel="$x_2$")
