@@ -118,6 +118,20 @@ def figure_png(fig, dpi: int = FRAME_DPI, compress_level: int | None = None) -> 
     return buffer.getvalue()
 
 
+def set_suptitle(fig, text: str, **kwargs):
+    """Set the title of the whole figure (``fig.suptitle``) so that updaters can change it.
+
+    The first call makes the title; later calls change only its text, so it keeps the place
+    the layout engine gave it (``fig.suptitle`` would move it back to its default place, and a
+    live demo does not run the layout again).
+    """
+    for text_artist in fig.texts:
+        if text_artist.get_gid() == "suptitle":
+            text_artist.set_text(text)
+            return text_artist
+    return fig.suptitle(text, gid="suptitle", **kwargs)
+
+
 def interactive_demo(plot: Callable[..., Any], controls: Sequence[Control],
                      update: Callable[..., Any] | None = None, **fixed):
     """Wire ``plot(**params)`` to ``controls``; returns a widget to display.
@@ -243,7 +257,7 @@ class LiveFigure:
 
     def _blit(self, params):
         moved = [a for a in self.update(self.fig, **self.fixed, **params) if a is not None]
-        unknown = [a for a in moved if not a.get_animated()]
+        unknown = list(dict.fromkeys(a for a in moved if not a.get_animated()))
         for artist in unknown:
             artist.set_animated(True)  # left out of canvas.draw(): drawn over the background each time
         # Artists the updater removed are forgotten; the ones it returns for the first time join.
@@ -257,8 +271,17 @@ class LiveFigure:
         else:
             self.canvas.restore_region(self.background)
         renderer = self.canvas.get_renderer()
-        for artist in sorted(self.moving, key=lambda a: a.get_zorder()):
+        for artist in sorted(self.moving, key=self._draw_order()):
             artist.draw(renderer)
+
+    def _draw_order(self):
+        """Sort key: the order in which ``fig.draw`` would draw the moving artists (axes by
+        axes, then by zorder, then in the order they were added; the figure's own last)."""
+        axes_rank = {id(ax): i for i, ax in enumerate(self.fig.axes)}
+        child_rank = {}
+        for parent in [*self.fig.axes, self.fig]:
+            child_rank.update((id(child), i) for i, child in enumerate(parent.get_children()))
+        return lambda a: (axes_rank.get(id(a.axes), len(axes_rank)), a.get_zorder(), child_rank.get(id(a), 0))
 
 
 def _canvas_png(canvas) -> bytes:
@@ -305,4 +328,5 @@ def frame_count(controls: Sequence[Control]) -> int:
     return int(np.prod([len(c.values) for c in controls]))
 
 
-__all__ = ["Control", "interactive_demo", "figure", "figure_png", "frames_mode", "frame_count", "LiveFigure"]
+__all__ = ["Control", "interactive_demo", "figure", "figure_png", "frames_mode", "frame_count", "LiveFigure",
+           "set_suptitle"]
