@@ -214,7 +214,7 @@ def plot_coupling(scale: float = 0.5, shift: float = 0.0):
     """Samples of N(0, I) before and after a coupling layer, coloured by log|det J|."""
     fig, (ax_in, ax_out) = figure(7.0, 3.4, ncols=2)
     # What depends on the layer starts at a placeholder; update_coupling sets it.
-    style = dict(s=3, cmap="coolwarm", vmin=-1.5, vmax=1.5)
+    style = dict(s=4, cmap="coolwarm", vmin=-1.5, vmax=1.5, linewidths=0, antialiased=False)  # small PNGs
     ax_in.scatter(COUPLING_SAMPLES[:, 0], COUPLING_SAMPLES[:, 1], c=0 * COUPLING_SAMPLES[:, 0], gid="samples", **style)
     ax_in.plot(*COUPLING_PROBE, "k*", ms=9)
     ax_in.set(xlim=(-4, 4), ylim=(-4, 4), aspect="equal", title="$x \\sim N(0, I)$", xlabel="$x_1$", ylabel="$x_2$")
