@@ -1,9 +1,11 @@
 """Demos of Chapter 6: an implicit curve, the ridge path, implicit vs unrolled gradients."""
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
-from diffrn.demos.core import Control, figure, interactive_demo
+from diffrn.demos.core import Control, figure, interactive_demo, set_suptitle
 from diffrn.implicit import (
     TanhEquilibriumLayer,
     fixed_point,
@@ -54,26 +56,17 @@ def folium_slope(t: float) -> float | None:
 
 def plot_implicit_curve(t: float = 0.45):
     """The folium, a point on it and the tangent line from the implicit function theorem."""
-    x0, y0 = folium_point(t)
-    F_x, F_y = folium_gradient(x0, y0)
-    slope = folium_slope(t)
     grid = np.linspace(-2.5, 2.5, 401)
     gx, gy = np.meshgrid(grid, grid)
 
     fig, (ax_curve, ax_slope) = figure(7.0, 3.4, ncols=2)
     ax_curve.contour(gx, gy, folium(gx, gy), levels=[0.0], colors="C0", linewidths=1.5)
     ax_curve.plot(FOLIUM_FAILURES[:, 0], FOLIUM_FAILURES[:, 1], "x", color="C3", ms=8, mew=2, label=r"$\partial F/\partial y = 0$")
-    ax_curve.plot([x0], [y0], "ko", ms=5)
-    if slope is not None:
-        ax_curve.plot(grid, y0 + slope * (grid - x0), "C1-", lw=1.2, label="tangent from the theorem")
-        status = f"dy/dx = -F_x/F_y = -({F_x:.3f})/({F_y:.3f}) = {slope:.3f}"
-    elif np.hypot(F_x, F_y) < 1e-9:
-        status = "grad F = 0: a singular point, two branches cross; no tangent line"
-    else:
-        ax_curve.axvline(x0, color="C3", ls="--", lw=1.2, label="vertical tangent")
-        status = "F_y = 0: vertical tangent, y is not a function of x here"
+    # What depends on t starts empty or hidden; update_implicit_curve sets it.
+    ax_curve.plot([], [], "ko", ms=5, gid="point")
+    ax_curve.plot(grid, 0 * grid, "C1-", lw=1.2, label="tangent from the theorem", gid="tangent")
+    ax_curve.axvline(0, color="C3", ls="--", lw=1.2, label="vertical tangent", gid="vertical")
     ax_curve.set(xlim=(-2.5, 2.5), ylim=(-2.5, 2.5), aspect="equal", xlabel="$x$", ylabel="$y$")
-    ax_curve.legend(loc="lower left", fontsize=7)
 
     # dy/dx along the loop and the arms, with the parameter values where F_y = 0.
     ts = np.concatenate([np.linspace(-5, -1.08, 200), np.linspace(-0.92, 6, 800)])
@@ -82,16 +75,48 @@ def plot_implicit_curve(t: float = 0.45):
     ax_slope.plot(ts, slopes, color="C1", lw=1.2)
     for singular_t in (0.0, 0.5 ** (1 / 3)):
         ax_slope.axvline(singular_t, color="C3", ls=":", lw=1)
-    if slope is not None:
-        ax_slope.plot([t], [slope], "ko", ms=5)
+    ax_slope.plot([], [], "ko", ms=5, gid="point")
     ax_slope.set(xlim=(-5, 6), ylim=(-6, 6), xlabel="parameter $t$", ylabel="$dy/dx$")
     ax_slope.grid(True, lw=0.3)
-    fig.suptitle(f"t = {t:.3g}, point ({x0:.3f}, {y0:.3f}):  {status}", fontsize=9)
+    update_implicit_curve(fig, t)
     return fig
 
 
+def update_implicit_curve(fig, t: float = 0.45) -> list:
+    """Show the point with parameter ``t`` on a figure made by :func:`plot_implicit_curve` (in
+    place; the legend, whose entries depend on the point, is made anew). Returns the artists
+    that changed."""
+    x0, y0 = folium_point(t)
+    F_x, F_y = folium_gradient(x0, y0)
+    slope = folium_slope(t)
+    ax_curve, ax_slope = fig.axes
+    on_curve = {line.get_gid(): line for line in ax_curve.lines if line.get_gid()}
+    on_curve["point"].set_data([x0], [y0])
+    tangent, vertical = on_curve["tangent"], on_curve["vertical"]
+    tangent.set_visible(slope is not None)
+    vertical.set_visible(False)
+    if slope is not None:
+        tangent.set_ydata(y0 + slope * (tangent.get_xdata() - x0))
+        status = f"dy/dx = -F_x/F_y = -({F_x:.3f})/({F_y:.3f}) = {slope:.3f}"
+    elif np.hypot(F_x, F_y) < 1e-9:
+        status = "grad F = 0: a singular point, two branches cross; no tangent line"
+    else:
+        vertical.set_xdata([x0, x0])
+        vertical.set_visible(True)
+        status = "F_y = 0: vertical tangent, y is not a function of x here"
+    if ax_curve.get_legend() is not None:
+        ax_curve.get_legend().remove()
+    shown = [line for line in ax_curve.lines if line.get_visible() and not line.get_label().startswith("_")]
+    legend = ax_curve.legend(handles=shown, loc="lower left", fontsize=7)
+    (on_slope,) = [line for line in ax_slope.lines if line.get_gid() == "point"]
+    on_slope.set_data([t], [slope] if slope is not None else [np.nan])
+    suptitle = set_suptitle(fig, f"t = {t:.3g}, point ({x0:.3f}, {y0:.3f}):  {status}", fontsize=9)
+    return [*on_curve.values(), legend, on_slope, suptitle]
+
+
 def implicit_curve_demo():
-    return interactive_demo(plot_implicit_curve, [Control("t", FOLIUM_T, r"parameter \(t\)", default=0.45, fmt="{:.3g}")])
+    return interactive_demo(plot_implicit_curve, [Control("t", FOLIUM_T, r"parameter \(t\)", default=0.45, fmt="{:.3g}")],
+                            update=update_implicit_curve)
 
 
 # --- 2. the ridge solution path and its implicit derivative ------------------------------------
@@ -114,28 +139,22 @@ def ridge_path_derivatives(lam: float) -> tuple[np.ndarray, np.ndarray]:
 
 def plot_ridge_path(log10_lam: float = 0.5):
     """theta*(lambda) against log10(lambda), with tangent lines from the implicit derivative."""
-    lam = 10.0**log10_lam
     path_x = np.linspace(-2.5, 3.5, 200)
     path = np.array([ridge_solution(RIDGE_X, RIDGE_Y, 10.0**p) for p in path_x])
-    theta = ridge_solution(RIDGE_X, RIDGE_Y, lam)
-    implicit, fd = ridge_path_derivatives(lam)
-    # Per unit of log10(lambda): d theta/d log10(lambda) = lambda ln(10) d theta/d lambda.
-    per_decade = lam * np.log(10) * implicit
-    per_decade_fd = lam * np.log(10) * fd
 
     fig, (ax_path, ax_bars) = figure(7.0, 3.4, ncols=2)
+    # What depends on lambda starts empty; update_ridge_path sets it.
     for i in range(3):
         ax_path.plot(path_x, path[:, i], color=f"C{i}", lw=1.2, label=rf"$\theta_{i + 1}$")
-        segment = np.array([-0.6, 0.6])
-        ax_path.plot(log10_lam + segment, theta[i] + per_decade[i] * segment, color="k", lw=1.5)
-        ax_path.plot([log10_lam], [theta[i]], "o", color=f"C{i}", ms=4)
-    ax_path.axvline(log10_lam, color="0.6", lw=0.8)
+        ax_path.plot([], [], color="k", lw=1.5, gid=f"tangent {i}")
+        ax_path.plot([], [], "o", color=f"C{i}", ms=4, gid=f"point {i}")
+    ax_path.axvline(log10_lam, color="0.6", lw=0.8, gid="lambda")
     ax_path.set(xlim=(-2.5, 3.5), ylim=(-3.0, 2.5), xlabel=r"$\log_{10}\lambda$", ylabel=r"$\theta^*(\lambda)$")
     ax_path.legend(loc="lower right", fontsize=7)
 
     positions = np.arange(3)
-    ax_bars.bar(positions - 0.18, per_decade, width=0.36, color="C0", label="implicit (one solve)")
-    ax_bars.bar(positions + 0.18, per_decade_fd, width=0.36, color="C1", label="finite differences")
+    ax_bars.bar(positions - 0.18, np.zeros(3), width=0.36, color="C0", label="implicit (one solve)")
+    ax_bars.bar(positions + 0.18, np.zeros(3), width=0.36, color="C1", label="finite differences")
     ax_bars.axhline(0, color="k", lw=0.6)
     ax_bars.set(
         xticks=positions,
@@ -144,14 +163,39 @@ def plot_ridge_path(log10_lam: float = 0.5):
         ylabel=r"$d\theta^*/d\log_{10}\lambda$",
     )
     ax_bars.legend(loc="upper right", fontsize=7)
-    gap = float(np.max(np.abs(implicit - fd)) / np.max(np.abs(implicit)))
-    fig.suptitle(f"λ = {lam:.3g}:  max |implicit − FD| / max |implicit| = {gap:.1e}", fontsize=9)
+    update_ridge_path(fig, log10_lam)
     return fig
+
+
+def update_ridge_path(fig, log10_lam: float = 0.5) -> list:
+    """Show lambda = 10^log10_lam on a figure made by :func:`plot_ridge_path` (in place).
+    Returns the artists that changed, with what the figure draws over them."""
+    lam = 10.0**log10_lam
+    theta = ridge_solution(RIDGE_X, RIDGE_Y, lam)
+    implicit, fd = ridge_path_derivatives(lam)
+    # Per unit of log10(lambda): d theta/d log10(lambda) = lambda ln(10) d theta/d lambda.
+    per_decade = lam * np.log(10) * implicit
+    per_decade_fd = lam * np.log(10) * fd
+
+    ax_path, ax_bars = fig.axes
+    on_path = {line.get_gid(): line for line in ax_path.lines if line.get_gid()}
+    segment = np.array([-0.6, 0.6])
+    for i in range(3):
+        on_path[f"tangent {i}"].set_data(log10_lam + segment, theta[i] + per_decade[i] * segment)
+        on_path[f"point {i}"].set_data([log10_lam], [theta[i]])
+    on_path["lambda"].set_xdata([log10_lam, log10_lam])
+    for bar, height in zip(ax_bars.patches, [*per_decade, *per_decade_fd]):
+        bar.set_height(height)
+    gap = float(np.max(np.abs(implicit - fd)) / np.max(np.abs(implicit)))
+    suptitle = set_suptitle(fig, f"λ = {lam:.3g}:  max |implicit − FD| / max |implicit| = {gap:.1e}", fontsize=9)
+    # The paths (drawn after the tangents of lower index), the zero line and the legends stay on top.
+    return [*ax_path.lines, ax_path.get_legend(), *ax_bars.patches, *ax_bars.lines, ax_bars.get_legend(), suptitle]
 
 
 def ridge_path_demo():
     return interactive_demo(
-        plot_ridge_path, [Control("log10_lam", RIDGE_LOG10_LAMBDAS, r"\(\log_{10}\lambda\)", default=0.5, fmt="{:.2f}")]
+        plot_ridge_path, [Control("log10_lam", RIDGE_LOG10_LAMBDAS, r"\(\log_{10}\lambda\)", default=0.5, fmt="{:.2f}")],
+        update=update_ridge_path,
     )
 
 
@@ -209,12 +253,11 @@ def plot_unrolled_vs_implicit(iterations: int = 10):
     reference = deq_gradients()
     all_K = np.array(DEQ_ITERATIONS)
     z_err, g_err = unrolled_errors(all_K)
-    current = DEQ_ITERATIONS.index(iterations)
 
     fig, (ax_error, ax_cost) = figure(7.0, 3.4, ncols=2)
     ax_error.semilogy(all_K, g_err, "o-", color="C0", ms=3, label="unrolled gradient")
     ax_error.semilogy(all_K, z_err, "s--", color="0.5", ms=3, label=r"$z_K$ vs $z^*$")
-    ax_error.semilogy([iterations], [g_err[current]], "o", color="C3", ms=8)
+    ax_error.semilogy([], [], "o", color="C3", ms=8, gid="chosen")  # set by update_unrolled_vs_implicit
     ax_error.set(xlim=(0, 105), ylim=(1e-16, 10), xlabel="unrolled iterations $K$", ylabel="relative error")
     ax_error.grid(True, lw=0.3)
     ax_error.legend(loc="upper right", fontsize=7)
@@ -228,20 +271,42 @@ def plot_unrolled_vs_implicit(iterations: int = 10):
     ax_cost.plot(all_K, work_unrolled, color="C0", ls="--", label="unrolled: VJPs")
     ax_cost.axhline(memory_implicit, color="C2", label="implicit: vectors stored")
     ax_cost.axhline(work_implicit, color="C2", ls="--", label="implicit: VJPs")
-    ax_cost.axvline(iterations, color="C3", lw=1)
+    ax_cost.axvline(iterations, color="C3", lw=1, gid="chosen")
     ax_cost.set(xlim=(0, 105), ylim=(0, 210), xlabel="unrolled iterations $K$", ylabel="backward pass cost")
     ax_cost.legend(loc="upper left", fontsize=7)
-    fig.suptitle(
+    update_unrolled_vs_implicit(fig, iterations)
+    return fig
+
+
+@functools.lru_cache(maxsize=1)
+def _unrolled_reference():
+    """The implicit gradient and the unrolled errors for every K of the demo (computed once)."""
+    return deq_gradients(), unrolled_errors(np.array(DEQ_ITERATIONS))
+
+
+def update_unrolled_vs_implicit(fig, iterations: int = 10) -> list:
+    """Mark K = ``iterations`` on a figure made by :func:`plot_unrolled_vs_implicit` (in
+    place). Returns the artists that changed, with the legends, which stay above them."""
+    reference, (_, g_err) = _unrolled_reference()
+    current = DEQ_ITERATIONS.index(iterations)
+    ax_error, ax_cost = fig.axes
+    (marker,) = [line for line in ax_error.lines if line.get_gid() == "chosen"]
+    (line_at_K,) = [line for line in ax_cost.lines if line.get_gid() == "chosen"]
+    marker.set_data([iterations], [g_err[current]])
+    line_at_K.set_xdata([iterations, iterations])
+    suptitle = set_suptitle(
+        fig,
         f"K = {iterations}: unrolled gradient off by {g_err[current]:.1e}; implicit gradient: "
         f"{reference['backward_iterations']} adjoint steps after {reference['forward_iterations']} forward",
         fontsize=9,
     )
-    return fig
+    return [marker, ax_error.get_legend(), line_at_K, ax_cost.get_legend(), suptitle]
 
 
 def unrolled_demo():
     return interactive_demo(
-        plot_unrolled_vs_implicit, [Control("iterations", DEQ_ITERATIONS, r"iterations \(K\)", default=10, fmt="{:d}")]
+        plot_unrolled_vs_implicit, [Control("iterations", DEQ_ITERATIONS, r"iterations \(K\)", default=10, fmt="{:d}")],
+        update=update_unrolled_vs_implicit,
     )
 
 
