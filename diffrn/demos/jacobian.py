@@ -125,28 +125,19 @@ def plot_polar_zoom(theta0_deg: float = 45.0, zoom: float = 1.0, r0: float = ZOO
     """
     if zoom <= 0:
         raise ValueError(f"zoom must be positive, got {zoom}")
-    theta0 = np.deg2rad(theta0_deg)
-    base = np.array([r0, theta0])
-    half_width = ZOOM_BASE_HALF_WIDTH / zoom
-    center = polar_map(base)
-    jac = polar_jacobian(base)
-    gap = linearization_gap(r0, theta0, half_width)
-
     fig, (ax_zoom, ax_plane) = figure(7.0, 3.4, ncols=2)
 
-    polylines = _grid_lines(half_width)
-    for k, offsets in enumerate(polylines):
-        exact = (polar_map(base + offsets) - center) / half_width
-        linear = offsets @ jac.T / half_width
-        ax_zoom.plot(*exact.T, color=NONLINEAR_COLOR, lw=1.3, label="map $F$" if k == 0 else None)
-        ax_zoom.plot(*linear.T, color=LINEAR_COLOR, lw=1.3, ls="--", label="linearization" if k == 0 else None)
+    # The grid's images start empty; update_polar_zoom draws them for (theta0, zoom).
+    for k in range(len(_grid_lines(ZOOM_BASE_HALF_WIDTH))):
+        ax_zoom.plot([], [], color=NONLINEAR_COLOR, lw=1.3, label="map $F$" if k == 0 else None, gid=f"exact {k}")
+        ax_zoom.plot([], [], color=LINEAR_COLOR, lw=1.3, ls="--", label="linearization" if k == 0 else None,
+                     gid=f"linear {k}")
     ax_zoom.plot(0, 0, "o", color=POINT_COLOR, mec="black", ms=7, zorder=5)
     ax_zoom.set_xlim(-_RELATIVE_LIMIT, _RELATIVE_LIMIT)
     ax_zoom.set_ylim(-_RELATIVE_LIMIT, _RELATIVE_LIMIT)
     ax_zoom.set_aspect("equal")
     ax_zoom.set_xlabel(r"$(x - x_0)\,/\,w$")
     ax_zoom.set_ylabel(r"$(y - y_0)\,/\,w$")
-    ax_zoom.set_title(f"half-width $w$ = {half_width:.3g}:  max gap / $w$ = {gap:.3f}", fontsize=10)
 
     # The polar coordinate net for orientation, then the patch and the base point.
     angles = np.linspace(0, 2 * np.pi, 200)
@@ -155,17 +146,41 @@ def plot_polar_zoom(theta0_deg: float = 45.0, zoom: float = 1.0, r0: float = ZOO
         ax_plane.plot(radius * np.cos(angles), radius * np.sin(angles), color=GRID_COLOR, lw=0.6)
     for ray in np.deg2rad(np.arange(0, 360, 90)):
         ax_plane.plot([0, 2.5 * np.cos(ray)], [0, 2.5 * np.sin(ray)], color=GRID_COLOR, lw=0.6)
-    outline = _square_outline(half_width)
-    ax_plane.fill(*polar_map(base + outline).T, color=NONLINEAR_COLOR, alpha=0.45, lw=1)
-    ax_plane.plot(*center, "o", color=POINT_COLOR, mec="black", ms=6, zorder=5)
+    ax_plane.fill([0, 0, 0], [0, 0, 0], color=NONLINEAR_COLOR, alpha=0.45, lw=1, gid="patch")
+    ax_plane.plot([], [], "o", color=POINT_COLOR, mec="black", ms=6, zorder=5, gid="center")
     ax_plane.set_xlim(-_OVERVIEW_LIMIT, _OVERVIEW_LIMIT)
     ax_plane.set_ylim(-_OVERVIEW_LIMIT, _OVERVIEW_LIMIT)
     ax_plane.set_aspect("equal")
     ax_plane.set_xlabel("$x$")
     ax_plane.set_ylabel("$y$")
-    ax_plane.set_title(rf"patch around $r_0$ = {r0:g}, $\theta_0$ = {theta0_deg:g}°", fontsize=10)
     ax_zoom.legend(loc="lower left", fontsize=8, framealpha=0.9)
+    update_polar_zoom(fig, theta0_deg, zoom, r0)
     return fig
+
+
+def update_polar_zoom(fig: Figure, theta0_deg: float = 45.0, zoom: float = 1.0, r0: float = ZOOM_RADIUS) -> list:
+    """Show the grid around (r0, theta0) at this zoom on a figure made by :func:`plot_polar_zoom`
+    (in place). Returns the artists that changed, with what the figure draws over them."""
+    theta0 = np.deg2rad(theta0_deg)
+    base = np.array([r0, theta0])
+    half_width = ZOOM_BASE_HALF_WIDTH / zoom
+    center = polar_map(base)
+    jac = polar_jacobian(base)
+    gap = linearization_gap(r0, theta0, half_width)
+    ax_zoom, ax_plane = fig.axes
+    images = {line.get_gid(): line for line in ax_zoom.lines if line.get_gid()}
+    for k, offsets in enumerate(_grid_lines(half_width)):
+        images[f"exact {k}"].set_data(*((polar_map(base + offsets) - center) / half_width).T)
+        images[f"linear {k}"].set_data(*(offsets @ jac.T / half_width).T)
+    ax_zoom.set_title(f"half-width $w$ = {half_width:.3g}:  max gap / $w$ = {gap:.3f}", fontsize=10)
+
+    (patch,) = [p for p in ax_plane.patches if p.get_gid() == "patch"]
+    patch.set_xy(polar_map(base + _square_outline(half_width)))
+    (point,) = [line for line in ax_plane.lines if line.get_gid() == "center"]
+    point.set_data([center[0]], [center[1]])
+    ax_plane.set_title(rf"patch around $r_0$ = {r0:g}, $\theta_0$ = {theta0_deg:g}°", fontsize=10)
+    # The base points, the polar net (drawn over the patch) and the legend stay on top.
+    return [*ax_zoom.lines, ax_zoom.title, ax_zoom.get_legend(), patch, *ax_plane.lines, ax_plane.title]
 
 
 def polar_zoom_demo():
@@ -176,6 +191,7 @@ def polar_zoom_demo():
             Control("theta0_deg", list(BASE_ANGLES_DEG), r"base angle \(\theta_0\) (degrees)", default=45),
             Control("zoom", list(ZOOM_VALUES), "zoom", default=1),
         ],
+        update=update_polar_zoom,
     )
 
 
@@ -242,8 +258,7 @@ def plot_directional_derivative(phi_deg: float = 0.0, point=SLOPE_POINT) -> Figu
     """
     point = np.asarray(point, dtype=np.float64)
     grad = hill_gradient(point)
-    slope, grad_norm = directional_slope(phi_deg, point)
-    u = unit_direction(phi_deg)
+    grad_norm = float(np.linalg.norm(grad))
     grad_angle = np.rad2deg(np.arctan2(grad[1], grad[0])) % 360
 
     fig, (ax_map, ax_curve) = figure(7.0, 3.4, ncols=2)
@@ -258,18 +273,17 @@ def plot_directional_derivative(phi_deg: float = 0.0, point=SLOPE_POINT) -> Figu
     ax_map.plot(*np.stack([point - 1.2 * tangent, point + 1.2 * tangent]).T, color="0.45", lw=1, ls=":")
     ax_map.annotate("", xy=point + 0.8 * grad / grad_norm, xytext=point,
                     arrowprops=dict(arrowstyle="-|>", color="0.3", lw=1.2))
-    ax_map.annotate("", xy=point + 0.9 * u, xytext=point,
-                    arrowprops=dict(arrowstyle="-|>", color=NONLINEAR_COLOR, lw=2.2))
+    # The direction u, its label and the point on the curve are set by update_directional_derivative.
+    ax_map.annotate("", xy=point + (0.9, 0), xytext=point,
+                    arrowprops=dict(arrowstyle="-|>", color=NONLINEAR_COLOR, lw=2.2), gid="u")
     ax_map.text(*(point + 0.8 * grad / grad_norm + np.array([0.05, 0.08])), r"$\nabla f$", color="0.3", fontsize=10)
-    ax_map.text(*(point + 1.05 * u), "$u$", color=NONLINEAR_COLOR, fontsize=11,
-                ha="center", va="center")
+    ax_map.text(*point, "$u$", color=NONLINEAR_COLOR, fontsize=11, ha="center", va="center", gid="u label")
     ax_map.plot(*point, "o", color=POINT_COLOR, mec="black", ms=7, zorder=5)
     ax_map.set_xlim(-_SURFACE_LIMIT, _SURFACE_LIMIT)
     ax_map.set_ylim(-_SURFACE_LIMIT, _SURFACE_LIMIT)
     ax_map.set_aspect("equal")
     ax_map.set_xlabel("$x$")
     ax_map.set_ylabel("$y$")
-    ax_map.set_title(rf"$\varphi$ = {phi_deg:g}°:  $D_u f$ = {slope:+.3f}", fontsize=10)
 
     angles = np.linspace(0, 360, 361)
     slopes = np.array([grad @ unit_direction(a) for a in angles])
@@ -280,14 +294,32 @@ def plot_directional_derivative(phi_deg: float = 0.0, point=SLOPE_POINT) -> Figu
     ax_curve.text(4, -grad_norm * 1.04, r"$-\|\nabla f\|$", fontsize=9, color="0.3", va="top")
     ax_curve.axvline(grad_angle, color="0.7", lw=0.8, ls=":")
     ax_curve.plot(angles, slopes, color=LINEAR_COLOR, lw=1.8)
-    ax_curve.plot(phi_deg, slope, "o", color=NONLINEAR_COLOR, mec="black", ms=8, zorder=5)
+    ax_curve.plot([], [], "o", color=NONLINEAR_COLOR, mec="black", ms=8, zorder=5, gid="slope")
     ax_curve.set_xlim(0, 360)
     ax_curve.set_xticks(range(0, 361, 90))
     ax_curve.set_ylim(-1.35 * grad_norm, 1.35 * grad_norm)
     ax_curve.set_xlabel(r"direction angle $\varphi$ (degrees)")
     ax_curve.set_ylabel(r"$D_u f = \nabla f \cdot u$")
     ax_curve.set_title(rf"$\|\nabla f\|$ = {grad_norm:.3f}, steepest at {grad_angle:.0f}°", fontsize=10)
+    update_directional_derivative(fig, phi_deg, point)
     return fig
+
+
+def update_directional_derivative(fig: Figure, phi_deg: float = 0.0, point=SLOPE_POINT) -> list:
+    """Turn the direction u of a figure made by :func:`plot_directional_derivative` (with the
+    same point) to the angle ``phi_deg`` (in place). Returns the artists that changed."""
+    point = np.asarray(point, dtype=np.float64)
+    slope, _ = directional_slope(phi_deg, point)
+    u = unit_direction(phi_deg)
+    ax_map, ax_curve = fig.axes
+    on_map = {a.get_gid(): a for a in [*ax_map.texts, *ax_map.lines] if a.get_gid()}
+    on_map["u"].xy = tuple(point + 0.9 * u)
+    on_map["u label"].set_position(point + 1.05 * u)
+    ax_map.set_title(rf"$\varphi$ = {phi_deg:g}°:  $D_u f$ = {slope:+.3f}", fontsize=10)
+    (marker,) = [line for line in ax_curve.lines if line.get_gid() == "slope"]
+    marker.set_data([phi_deg], [slope])
+    # The point of the map (zorder 5) stays above the arrow.
+    return [on_map["u"], on_map["u label"], *ax_map.lines, ax_map.title, marker]
 
 
 def directional_derivative_demo():
@@ -295,6 +327,7 @@ def directional_derivative_demo():
     return interactive_demo(
         plot_directional_derivative,
         [Control("phi_deg", list(DIRECTION_ANGLES_DEG), r"direction \(\varphi\) (degrees)", default=0)],
+        update=update_directional_derivative,
     )
 
 
@@ -303,11 +336,13 @@ __all__ = [
     "polar_jacobian",
     "linearization_gap",
     "plot_polar_zoom",
+    "update_polar_zoom",
     "polar_zoom_demo",
     "hill",
     "hill_gradient",
     "unit_direction",
     "directional_slope",
     "plot_directional_derivative",
+    "update_directional_derivative",
     "directional_derivative_demo",
 ]
