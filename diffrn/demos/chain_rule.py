@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from diffrn.chain import chain_jacobian
-from diffrn.demos.core import Control, figure, interactive_demo
+from diffrn.demos.core import Control, figure, interactive_demo, set_suptitle
 
 # --- 1. composing two maps of the plane ------------------------------------------------------
 # f bends the plane; g wraps the bent strip around the origin (polar coordinates with angle
@@ -121,7 +121,6 @@ def plot_composition(x1: float = 0.5, radius: float = 0.2):
     global _LIMITS
     if _LIMITS is None:
         _LIMITS = _composition_limits()
-    curves = composition_curves(x1, radius)
     fig, (ax_x, ax_f, ax_g) = figure(7.0, 3.4, ncols=3)
     true_colour, linear_colour = "#1f5fa8", "#d1495b"
 
@@ -133,20 +132,20 @@ def plot_composition(x1: float = 0.5, radius: float = 0.2):
             ax_x.plot(*line, color="0.88", lw=0.7, zorder=0)
             ax_f.plot(*bend(line), color="0.88", lw=0.7, zorder=0)
 
-    ax_x.fill(*curves["circle"], color=true_colour, alpha=0.25, lw=0)
-    ax_x.plot(*curves["circle"], color=true_colour, lw=1.6)
-    ax_x.plot(*curves["x"], "k.", ms=5)
+    # The curves start empty; update_composition draws them for (x1, radius).
+    ax_x.fill([0, 0, 0], [0, 0, 0], color=true_colour, alpha=0.25, lw=0, gid="disc")
+    ax_x.plot([], [], color=true_colour, lw=1.6, gid="circle")
+    ax_x.plot([], [], "k.", ms=5, gid="centre")
     ax_x.set_title("x-plane: circle around x", fontsize=9)
 
-    centre_f = bend(curves["x"])
-    ax_f.plot(*curves["through_f"], color=true_colour, lw=1.6, label="true image: f(circle), then g(f(circle))")
-    ax_f.plot(*curves["linear_f"], color=linear_colour, lw=1.4, ls="--", label=r"linear image: $J_f(x)$, then $J_g(f(x))\,J_f(x)$")
-    ax_f.plot(*centre_f, "k.", ms=5)
+    ax_f.plot([], [], color=true_colour, lw=1.6, label="true image: f(circle), then g(f(circle))", gid="true")
+    ax_f.plot([], [], color=linear_colour, lw=1.4, ls="--", label=r"linear image: $J_f(x)$, then $J_g(f(x))\,J_f(x)$",
+              gid="linear")
+    ax_f.plot([], [], "k.", ms=5, gid="centre")
     ax_f.set_title("f-plane: image under f", fontsize=9)
 
-    centre_g = wrap(centre_f)[:, None]
-    ax_g.plot(*((curves["through_gf"] - centre_g) / radius), color=true_colour, lw=1.6)
-    ax_g.plot(*((curves["linear"] - centre_g) / radius), color=linear_colour, lw=1.4, ls="--")
+    ax_g.plot([], [], color=true_colour, lw=1.6, gid="true")
+    ax_g.plot([], [], color=linear_colour, lw=1.4, ls="--", gid="linear")
     ax_g.plot(0, 0, "k.", ms=5)
     ax_g.set_title("g-plane, magnified ×1/ρ", fontsize=9)
     fig.legend(loc="outside lower center", ncols=2, fontsize=8, frameon=False)
@@ -157,11 +156,33 @@ def plot_composition(x1: float = 0.5, radius: float = 0.2):
         ax.set_ylim(low[1], high[1])
         ax.set_aspect("equal")
         ax.tick_params(labelsize=7)
-    fig.suptitle(
+    update_composition(fig, x1, radius)
+    return fig
+
+
+def update_composition(fig, x1: float = 0.5, radius: float = 0.2) -> list:
+    """Draw the circle of ``radius`` around (x1, 0.5) and its images on a figure made by
+    :func:`plot_composition` (in place). Returns the artists that changed."""
+    curves = composition_curves(x1, radius)
+    ax_x, ax_f, ax_g = fig.axes
+    on_x, on_f, on_g = ({a.get_gid(): a for a in [*ax.lines, *ax.patches] if a.get_gid()} for ax in fig.axes)
+    on_x["disc"].set_xy(curves["circle"].T)
+    on_x["circle"].set_data(*curves["circle"])
+    on_x["centre"].set_data(*([c] for c in curves["x"]))
+    centre_f = bend(curves["x"])
+    on_f["true"].set_data(*curves["through_f"])
+    on_f["linear"].set_data(*curves["linear_f"])
+    on_f["centre"].set_data(*([c] for c in centre_f))
+    centre_g = wrap(centre_f)[:, None]
+    on_g["true"].set_data(*((curves["through_gf"] - centre_g) / radius))
+    on_g["linear"].set_data(*((curves["linear"] - centre_g) / radius))
+    suptitle = set_suptitle(
+        fig,
         f"x = ({x1:.2f}, {COMPOSITION_X2:.1f}),  ρ = {radius:g}:  relative gap between the curves {curves['gap']:.1%}",
         fontsize=9,
     )
-    return fig
+    # The centre of the g-plane stays above the curves.
+    return [*on_x.values(), *on_f.values(), *ax_g.lines, suptitle]
 
 
 def composition_controls():
@@ -174,7 +195,7 @@ def composition_controls():
 
 def composition_demo():
     """A circle through f then g, beside its image under J_g(f(x)) J_f(x)."""
-    return interactive_demo(plot_composition, composition_controls())
+    return interactive_demo(plot_composition, composition_controls(), update=update_composition)
 
 
 # --- 2. a rate of change along a curve --------------------------------------------------------
@@ -227,13 +248,11 @@ def plot_curve_rate(t: float = 1.0):
 
     ts = np.linspace(0.0, 2.0 * np.pi, 241)
     ax_plane.plot(*curve(ts), color="0.25", lw=1.2)
-    point, velocity, gradient = curve(t), curve_velocity(t), curve_function_gradient(curve(t))
-    arrow_scale = 0.35  # the gradient reaches length 2.8: shrink both arrows alike to fit
-    for vector, colour, text in ((velocity, "#d1495b", "g′(t)"), (gradient, "#1f5fa8", "∇f")):
-        tip = point + arrow_scale * vector
-        ax_plane.annotate("", xy=tip, xytext=point, arrowprops=dict(arrowstyle="-|>", color=colour, lw=1.8))
-        ax_plane.text(*(tip + 0.06 * vector / np.linalg.norm(vector)), text, color=colour, fontsize=9, ha="center", va="center")
-    ax_plane.plot(*point, "ko", ms=4)
+    # The arrows, their labels and the points start anywhere; update_curve_rate places them.
+    for colour, text in (("#d1495b", "g′(t)"), ("#1f5fa8", "∇f")):
+        ax_plane.annotate("", xy=(1, 0), xytext=(0, 0), arrowprops=dict(arrowstyle="-|>", color=colour, lw=1.8))
+        ax_plane.text(0, 0, text, color=colour, fontsize=9, ha="center", va="center")
+    ax_plane.plot([], [], "ko", ms=4, gid="point")
     # The arrow tips reach |x1| <= 1.7 and x2 <= 1.7 along the whole circle.
     ax_plane.set_xlim(-2.0, 2.0)
     ax_plane.set_ylim(-1.6, 2.0)
@@ -243,20 +262,41 @@ def plot_curve_rate(t: float = 1.0):
     ax_plane.set_title(r"$f = x_1^2 + 2x_2$ along $(\sin t, \cos t)$ (arrows ×0.35)", fontsize=8)
     ax_plane.tick_params(labelsize=7)
 
-    chain, difference = curve_rates(t)
     values = curve_function(curve(ts))
     ax_time.plot(ts, values, color="0.25", lw=1.4, label="f(g(t))")
-    window = np.linspace(t - 0.8, t + 0.8, 2)
-    ax_time.plot(window, curve_function(curve(t)) + chain * (window - t), color="#d1495b", lw=1.6, label="tangent")
-    ax_time.plot(t, curve_function(curve(t)), "ko", ms=4)
+    ax_time.plot([], [], color="#d1495b", lw=1.6, label="tangent", gid="tangent")
+    ax_time.plot([], [], "ko", ms=4, gid="point")
     ax_time.set_xlim(0.0, 2.0 * np.pi)
     ax_time.set_ylim(-3.2, 3.2)
     ax_time.set_xlabel("t", fontsize=8)
     ax_time.legend(loc="lower right", fontsize=7, frameon=False)
     ax_time.tick_params(labelsize=7)
-    ax_time.set_title(f"∇f·g′(t) = {chain:+.4f}   finite diff. = {difference:+.4f}", fontsize=8)
-    fig.suptitle(f"t = {t:.3f}", fontsize=9)
+    update_curve_rate(fig, t)
     return fig
+
+
+def update_curve_rate(fig, t: float = 1.0) -> list:
+    """Move to ``t`` on a figure made by :func:`plot_curve_rate` (in place). Returns the
+    artists that changed, and the legend, which stays above the tangent."""
+    ax_plane, ax_time = fig.axes
+    point, velocity, gradient = curve(t), curve_velocity(t), curve_function_gradient(curve(t))
+    arrow_scale = 0.35  # the gradient reaches length 2.8: shrink both arrows alike to fit
+    arrows, labels = ax_plane.texts[0::2], ax_plane.texts[1::2]  # an annotation, then its label
+    for arrow, label, vector in zip(arrows, labels, (velocity, gradient)):
+        tip = point + arrow_scale * vector
+        arrow.xy, arrow.xyann = tuple(tip), tuple(point)
+        label.set_position(tip + 0.06 * vector / np.linalg.norm(vector))
+    (on_plane,) = [line for line in ax_plane.lines if line.get_gid() == "point"]
+    on_plane.set_data([point[0]], [point[1]])
+
+    chain, difference = curve_rates(t)
+    on_time = {line.get_gid(): line for line in ax_time.lines if line.get_gid()}
+    window = np.linspace(t - 0.8, t + 0.8, 2)
+    on_time["tangent"].set_data(window, curve_function(curve(t)) + chain * (window - t))
+    on_time["point"].set_data([t], [curve_function(curve(t))])
+    ax_time.set_title(f"∇f·g′(t) = {chain:+.4f}   finite diff. = {difference:+.4f}", fontsize=8)
+    suptitle = set_suptitle(fig, f"t = {t:.3f}", fontsize=9)
+    return [*ax_plane.texts, on_plane, *on_time.values(), ax_time.get_legend(), ax_time.title, suptitle]
 
 
 def curve_controls():
@@ -266,16 +306,18 @@ def curve_controls():
 
 def curve_demo():
     """Walk along (sin t, cos t) over the contours of x1^2 + 2 x2."""
-    return interactive_demo(plot_curve_rate, curve_controls())
+    return interactive_demo(plot_curve_rate, curve_controls(), update=update_curve_rate)
 
 
 __all__ = [
     "plot_composition",
+    "update_composition",
     "composition_curves",
     "composition_gap",
     "composition_controls",
     "composition_demo",
     "plot_curve_rate",
+    "update_curve_rate",
     "curve_rates",
     "curve_controls",
     "curve_demo",
