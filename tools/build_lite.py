@@ -15,42 +15,46 @@ from pathlib import Path
 import nbformat
 
 ROOT = Path(__file__).resolve().parents[1]
-SITE = ROOT / "_build" / "html"
-WORK = ROOT / "_build" / "lite"
 INSTALL = (
     "# In JupyterLite (Python in the browser) the course package comes from this site.\n"
     "%pip install -q diffrn"
 )
 
 
-def main() -> int:
-    sources = {"chapters": SITE / "notebooks", "exercises": SITE / "exercises"}
+def main(argv: list[str]) -> int:
+    """Usage: build_lite.py [SITE]; SITE is the built book (default _build/html)."""
+    site = Path(argv[0]).resolve() if argv else ROOT / "_build" / "html"
+    return build(site, site.parent / "lite")
+
+
+def build(site: Path, work: Path) -> int:
+    sources = {"chapters": site / "notebooks", "exercises": site / "exercises"}
     missing = [str(folder) for folder in sources.values() if not folder.is_dir()]
     if missing:
         print(f"missing {', '.join(missing)}: build the book first (make book)", file=sys.stderr)
         return 1
-    shutil.rmtree(WORK, ignore_errors=True)
-    contents = WORK / "contents"
+    shutil.rmtree(work, ignore_errors=True)
+    contents = work / "contents"
     for name, folder in sources.items():
         (contents / name).mkdir(parents=True)
         for path in sorted(folder.glob("*.ipynb")):
             notebook = nbformat.read(str(path), as_version=4)
             notebook.cells.insert(0, nbformat.v4.new_code_cell(INSTALL))
             nbformat.write(notebook, str(contents / name / path.name))
-    wheels = WORK / "wheels"
+    wheels = work / "wheels"
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
                     "-w", str(wheels), str(ROOT)], check=True)
     wheel = next(wheels.glob("diffrn-*.whl"))
-    output = SITE / "lite"
+    output = site / "lite"
     shutil.rmtree(output, ignore_errors=True)
     subprocess.run(
-        [str(Path(sys.executable).parent / "jupyter"), "lite", "build", "--lite-dir", str(WORK), "--contents", str(contents),
+        [str(Path(sys.executable).parent / "jupyter"), "lite", "build", "--lite-dir", str(work), "--contents", str(contents),
          "--piplite-wheels", str(wheel), "--output-dir", str(output), "--no-sourcemaps"],
-        check=True, cwd=WORK,
+        check=True, cwd=work,
     )
-    print(f"JupyterLite site: {output.relative_to(ROOT)}")
+    print(f"JupyterLite site: {output}")
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

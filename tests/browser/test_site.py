@@ -131,7 +131,7 @@ def test_each_chapter_links_its_notebooks_and_they_download(open_page, site_url)
     for path in [p for p in PAGES if "chapters/" in p]:
         record = open_page(path)
         links = record.page.locator(".course-notebooks a").evaluate_all("els => els.map(e => e.href)")
-        downloads = [url for url in links if url.endswith(".ipynb")]
+        downloads = [url for url in links if url.endswith(".ipynb") and "/lite/" not in url]
         assert len(downloads) == 2, f"{path}: expected chapter and exercise downloads, got {links}"
         assert any("/lite/lab/index.html?path=" in url for url in links), f"{path}: no JupyterLite link"
         for url in downloads:
