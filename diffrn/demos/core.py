@@ -32,8 +32,12 @@ figure once and redraws only those artists, over a saved picture of the rest::
 
     interactive_demo(plot_wave, [Control("phase", ...)], update=update_wave)
 
-Moving artists are drawn above the others, and the layout of the first picture is kept.
-Without an updater every change calls ``plot`` again (with the first picture's layout).
+Moving artists are drawn above the others (return a legend or a marker too if it must stay
+on top; the frames of the axes are redrawn anyway), and the layout of the first picture is kept: change the figure's title with
+:func:`set_suptitle`. An updater may also replace an artist (remove the old one, return the
+new one), e.g. a contour set computed anew. Have ``plot`` build the static parts and then call
+the updater, so that the frames and the live pictures come from the same code. Without an
+updater every change calls ``plot`` again (with the first picture's layout).
 """
 from __future__ import annotations
 
@@ -257,6 +261,8 @@ class LiveFigure:
 
     def _blit(self, params):
         moved = [a for a in self.update(self.fig, **self.fixed, **params) if a is not None]
+        # The frames (spines) of the axes where something moves are drawn over it in the figure.
+        moved += [spine for ax in {id(a.axes): a.axes for a in moved if a.axes}.values() for spine in ax.spines.values()]
         unknown = list(dict.fromkeys(a for a in moved if not a.get_animated()))
         for artist in unknown:
             artist.set_animated(True)  # left out of canvas.draw(): drawn over the background each time
