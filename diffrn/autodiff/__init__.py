@@ -17,8 +17,9 @@ What you can do with it::
     jacobian(f, x, mode="reverse" | "forward")
     hvp(f, x, v)                        hessian(f, x)
 
-:mod:`diffrn.autodiff.testing` checks derivatives against finite differences. Importing the
-package keeps freed heap memory for reuse on glibc (:mod:`diffrn.autodiff.allocator`).
+:mod:`diffrn.autodiff.testing` checks derivatives against finite differences. For repeated
+training steps, ``reuse_freed_memory()`` asks glibc to keep freed heap pages for the next
+backward pass (:mod:`diffrn.autodiff.allocator`); importing the package changes nothing.
 """
 from diffrn.autodiff import numpy
 from diffrn.autodiff.allocator import reuse_freed_memory
@@ -27,8 +28,6 @@ from diffrn.autodiff import jvps as _jvps  # noqa: F401  (registers the forward-
 from diffrn.autodiff.core import defjvp, defjvp_argnum, defvjp, defvjp_argnum
 from diffrn.autodiff.operators import grad, hessian, hvp, jacobian, jvp, value_and_grad, vjp
 from diffrn.autodiff.tracing import Box, UnsupportedPrimitiveError, notrace_primitive, primitive
-
-reuse_freed_memory()  # see diffrn/autodiff/allocator.py: backward passes reuse heap pages
 
 __all__ = [
     "numpy", "grad", "value_and_grad", "vjp", "jvp", "jacobian", "hvp", "hessian",

@@ -7,9 +7,10 @@ next pass faults every page in again: for the 784-512-512-10 MLP of the benchmar
 2,800 page faults (11 MB) per training step, a third of its time.
 
 :func:`reuse_freed_memory` fixes glibc's thresholds instead (arrays below 32 MiB come from the
-heap, and up to 256 MiB of free heap is kept for reuse). It is called when
-:mod:`diffrn.autodiff` is imported; set the environment variable ``DIFFRN_MALLOC_TUNING=0``
-to leave the allocator alone. Elsewhere (macOS, Windows, musl) it does nothing.
+heap, and up to 256 MiB of free heap is kept for reuse), much as deep-learning frameworks
+cache their own allocations. It changes the whole process, so nothing calls it on import:
+call it once before a training loop or a benchmark. ``DIFFRN_MALLOC_TUNING=0`` turns the
+call into a no-op. Elsewhere (macOS, Windows, musl) it does nothing.
 """
 from __future__ import annotations
 

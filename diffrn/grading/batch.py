@@ -98,11 +98,15 @@ def _record(course: Course, assignment: str, result: StudentResult, fingerprint:
         if graded_folder.exists():
             shutil.rmtree(graded_folder)
         shutil.copytree(result.autograded_dir, graded_folder)
-        shutil.rmtree(Path(result.autograded_dir).parents[2], ignore_errors=True)
     else:
         graded_folder.mkdir(parents=True, exist_ok=True)
         _placeholder_notebook(course, assignment, result.student, graded_folder)
 
+    feedback_folder = course.root / "feedback" / result.student / assignment
+    if feedback_folder.exists():
+        shutil.rmtree(feedback_folder)
+    if result.feedback_dir:
+        shutil.copytree(result.feedback_dir, feedback_folder)
     with warnings.catch_warnings(), Gradebook(course.gradebook_url) as gradebook:
         # nbgrader's own update_or_create_submission trips SQLAlchemy's autoflush warnings.
         warnings.simplefilter("ignore")
@@ -124,6 +128,9 @@ def _record(course: Course, assignment: str, result: StudentResult, fingerprint:
         "fingerprint": fingerprint, "ok": result.ok, "notes": result.notes, "flags": result.flags,
         "failed_tests": result.failed_tests, "scores": result.scores,
     }, indent=1))
+    _append_notes_to_feedback(course, assignment, result.student)
+    if result.autograded_dir:  # the worker's private copy of the course is no longer needed
+        shutil.rmtree(Path(result.autograded_dir).parents[2], ignore_errors=True)
 
 
 def _placeholder_notebook(course: Course, assignment: str, student: str, folder: Path) -> None:
@@ -145,6 +152,9 @@ def _worker_init(memory_bytes: int) -> None:
     import resource
 
     os.setsid()  # own process group: a runaway kernel can be killed with its worker
+    # One BLAS thread per kernel: the workers already use every core between them.
+    for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[name] = "1"
     resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
 
 
@@ -196,7 +206,7 @@ def grade_assignment(course: Course, assignment: str, jobs: int | None = None,
     finally:
         progress.close()
 
-    _feedback(course, assignment, list(submissions))
+    _feedback(course, assignment, list(pending))
     export_grades(course)
     _summarize(course, assignment, summary, list(submissions))
     summary.seconds = time.monotonic() - started
@@ -280,10 +290,13 @@ def _failure(student: str, reason: str) -> StudentResult:
 
 
 def _feedback(course: Course, assignment: str, students: list[str]) -> None:
-    api = course.api()
+    """Feedback of this run's students: workers rendered most pages; render the rest here."""
+    api = None
     for student in students:
-        api.generate_feedback(assignment, student, force=True)
-        _append_notes_to_feedback(course, assignment, student)
+        if not course.feedback(assignment, student).is_file():
+            api = api or course.api()
+            api.generate_feedback(assignment, student, force=True)
+            _append_notes_to_feedback(course, assignment, student)
 
 
 def _append_notes_to_feedback(course: Course, assignment: str, student: str) -> None:

@@ -51,6 +51,7 @@ class StudentResult:
     flags: list = field(default_factory=list)       # review-worthy code
     failed_tests: list = field(default_factory=list)
     autograded_dir: str = ""
+    feedback_dir: str = ""
     timestamp: str = ""
     seconds: float = 0.0
 
@@ -189,6 +190,7 @@ def grade_submission(course_root: str, assignment: str, student: str, template_d
                     )
                     result.failed_tests.append(grade_id)
             result.autograded_dir = str(autograded)
+            result.feedback_dir = _feedback(private, assignment, student, result.scores, limits)
             result.ok = True
     except Exception as error:  # whatever happens to one student, the batch goes on
         result.notes.append(f"grading failed: {type(error).__name__}: {error}")
@@ -199,22 +201,49 @@ def grade_submission(course_root: str, assignment: str, student: str, template_d
     return result
 
 
-def _autograde(course, private: Path, assignment: str, student: str, limits: Limits):
+_COURSE_CONFIG = {}
+
+
+def _api(private: Path, limits: Limits):
+    """nbgrader's API on the private copy of the course, with the course's configuration."""
     from nbgrader.apps import NbGraderAPI
     from nbgrader.coursedir import CourseDirectory
 
-    config = course.config()
+    config = _COURSE_CONFIG["config"].copy()
     config.CourseDirectory.root = str(private)
     config.CourseDirectory.db_url = "sqlite:///" + str(private / "gradebook.db")
     config.Exchange.root = str(private / "exchange")
     config.Execute.timeout = limits.cell_seconds
     config.LimitOutput.max_lines = limits.output_lines
-    api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
-    outcome = api.autograde(assignment, student, force=True, create=True)
+    return NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
+
+
+def _autograde(course, private: Path, assignment: str, student: str, limits: Limits):
+    _COURSE_CONFIG["config"] = course.config()
+    outcome = _api(private, limits).autograde(assignment, student, force=True, create=True)
     folder = private / "autograded" / student / assignment
     if not outcome["success"] or not (folder / f"{assignment}.ipynb").is_file():
         return None
     return folder
+
+
+def _feedback(private: Path, assignment: str, student: str, scores: dict, limits: Limits) -> str:
+    """Write the final scores into the private gradebook and render the feedback page there.
+
+    Rendering here, in the worker, keeps it parallel; the page shows the same scores the
+    parent then records in the real gradebook.
+    """
+    from nbgrader.api import Gradebook
+
+    with Gradebook("sqlite:///" + str(private / "gradebook.db")) as gradebook:
+        for notebook in gradebook.find_submission(assignment, student).notebooks:
+            for grade in notebook.grades:
+                if grade.name in scores and not (grade.needs_manual_grade and grade.cell.cell_type == "markdown"):
+                    grade.auto_score = scores[grade.name][0]
+        gradebook.db.commit()
+    outcome = _api(private, limits).generate_feedback(assignment, student, force=True)
+    folder = private / "feedback" / student / assignment
+    return str(folder) if outcome["success"] and (folder / f"{assignment}.html").is_file() else ""
 
 
 def _read_scores(private: Path, assignment: str, student: str, scores: dict):
