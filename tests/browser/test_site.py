@@ -7,7 +7,7 @@ from urllib.parse import urlparse
 import pytest
 from PIL import Image, ImageChops
 
-from conftest import SCREENSHOTS, chapter_pages
+from site_paths import SCREENSHOTS, chapter_pages
 
 PAGES = chapter_pages()
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import SITE
+from site_paths import SITE
 
 INSTRUCTOR_MARKERS = ("BEGIN HIDDEN TESTS", "### BEGIN SOLUTION", "BEGIN MARK SCHEME")
 MAX_PAGE_MB = 12.0

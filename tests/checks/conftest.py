@@ -174,3 +174,15 @@ def solutions(request) -> dict:
 def stubs(request) -> dict:
     """The student's starting point (every body ``raise NotImplementedError()``) for ``ASSIGNMENT``."""
     return load_stubs(request.module.ASSIGNMENT)
+
+
+@pytest.fixture(scope="session")
+def solutions_of():
+    """``solutions_of(assignment)``: the instructor notebook's solution namespace."""
+    return functools.lru_cache(maxsize=None)(load_solutions)
+
+
+@pytest.fixture(scope="session")
+def stubs_of():
+    """``stubs_of(assignment)``: the namespace a student starts from."""
+    return functools.lru_cache(maxsize=None)(load_stubs)

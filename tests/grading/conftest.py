@@ -41,5 +41,11 @@ def course(tmp_path) -> CourseFixture:
 
 
 @pytest.fixture(scope="module")
+def module_course(tmp_path_factory) -> CourseFixture:
+    """One course for a whole test module (for an expensive batch graded once)."""
+    return CourseFixture(tmp_path_factory.mktemp("course"))
+
+
+@pytest.fixture(scope="module")
 def repo_root() -> Path:
     return REPO_ROOT

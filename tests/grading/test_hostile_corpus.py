@@ -56,10 +56,8 @@ CORPUS = [
 
 
 @pytest.fixture(scope="module")
-def graded(tmp_path_factory):
-    from conftest import CourseFixture
-
-    course = CourseFixture(tmp_path_factory.mktemp("hostile"))
+def graded(module_course):
+    course = module_course
     course.hand_in(*CORPUS)
     limits = Limits(cell_seconds=8, notebook_seconds=120, memory_bytes=3 * 2**30)
     summary = grade_assignment(course.course, "ps1-jacobians", jobs=2, limits=limits, quiet=True)
