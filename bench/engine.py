@@ -8,10 +8,14 @@ For the softmax cross-entropy of a 784-512-512-10 tanh MLP on a batch of 128 (fl
   same function in the same run (target <= 1).
 * the same against PyTorch on the CPU, for information, when torch is installed.
 
-Times are medians of interleaved repeats after a warm-up (see ``_common.interleaved_times``).
-The figures are printed with one BLAS thread, then again with one thread per core (in a new
-process, since OpenBLAS reads its thread count once), and, when ``OPENBLAS_CORETYPE`` is set,
-with OpenBLAS choosing the core type itself.
+Times are medians of interleaved repeats after a warm-up (see ``_common.interleaved_times``);
+a ratio is the median of the ratios of the same round, so that a busy spell of the machine
+cancels out. As for a training loop, the benchmark first calls
+:func:`diffrn.autodiff.reuse_freed_memory` (glibc keeps freed heap pages for the next pass;
+this process-wide setting helps autograd as much as the engine). The figures are printed like
+that with one BLAS thread, then in new processes: without the allocator setting
+(``[malloc=default]``), with one BLAS thread per core (OpenBLAS reads its thread count once),
+and, when ``OPENBLAS_CORETYPE`` is set, with OpenBLAS choosing the core type itself.
 """
 from __future__ import annotations
 
@@ -32,7 +36,9 @@ def measure(suffix: str = "") -> None:
     import autograd.numpy as agnp
 
     from diffrn.autodiff import numpy as anp
-    from diffrn.autodiff import value_and_grad
+    from diffrn.autodiff import reuse_freed_memory, value_and_grad
+
+    reuse_freed_memory()  # a no-op when DIFFRN_MALLOC_TUNING=0
 
     params, X, Y = make_mlp()
     forward = mlp_loss(np)
@@ -49,13 +55,18 @@ def measure(suffix: str = "") -> None:
     emit(f"mlp_forward_ms{suffix}", 1e3 * t["forward"], "{:.2f}")
     emit(f"engine_grad_ms{suffix}", 1e3 * t["engine"], "{:.2f}")
     emit(f"autograd_grad_ms{suffix}", 1e3 * t["autograd"], "{:.2f}")
-    emit(f"engine_grad_over_forward{suffix}", t["engine"] / t["forward"], "{:.2f}")
-    emit(f"autograd_grad_over_forward{suffix}", t["autograd"] / t["forward"], "{:.2f}")
-    emit(f"engine_vs_autograd{suffix}", t["engine"] / t["autograd"], "{:.2f}")
-    measure_torch(suffix, params, X, Y, t["engine"])
+    emit(f"engine_grad_over_forward{suffix}", round_ratio(times, "engine", "forward"), "{:.2f}")
+    emit(f"autograd_grad_over_forward{suffix}", round_ratio(times, "autograd", "forward"), "{:.2f}")
+    emit(f"engine_vs_autograd{suffix}", round_ratio(times, "engine", "autograd"), "{:.2f}")
+    measure_torch(suffix, params, X, Y, times["engine"])
 
 
-def measure_torch(suffix, params, X, Y, engine_seconds) -> None:
+def round_ratio(times: dict, numerator: str, denominator: str) -> float:
+    """Median over rounds of time[numerator] / time[denominator] measured in the same round."""
+    return median([a / b for a, b in zip(times[numerator], times[denominator])])
+
+
+def measure_torch(suffix, params, X, Y, engine_times) -> None:
     try:
         import torch
     except ImportError:
@@ -77,10 +88,9 @@ def measure_torch(suffix, params, X, Y, engine_seconds) -> None:
         return value, torch.autograd.grad(value, leaves)
 
     times = interleaved_times({"forward": forward, "grad": value_and_gradient}, rounds=ROUNDS)
-    forward_s, grad_s = median(times["forward"]), median(times["grad"])
-    emit(f"torch_grad_ms{suffix}", 1e3 * grad_s, "{:.2f}")
-    emit(f"torch_grad_over_forward{suffix}", grad_s / forward_s, "{:.2f}")
-    emit(f"engine_vs_torch{suffix}", engine_seconds / grad_s, "{:.2f}")
+    emit(f"torch_grad_ms{suffix}", 1e3 * median(times["grad"]), "{:.2f}")
+    emit(f"torch_grad_over_forward{suffix}", round_ratio(times, "grad", "forward"), "{:.2f}")
+    emit(f"engine_vs_torch{suffix}", median(engine_times) / median(times["grad"]), "{:.2f}")
 
 
 def run_child(suffix: str, **env) -> None:
@@ -105,6 +115,7 @@ def main() -> None:
         return
     note(f"engine: MLP {'-'.join(map(str, MLP_SIZES))}, batch {MLP_BATCH}, float64, {ROUNDS} rounds")
     measure()
+    run_child("[malloc=default]", DIFFRN_MALLOC_TUNING="0")
     cores = os.cpu_count() or 1
     if cores > 1 and os.environ.get("OPENBLAS_NUM_THREADS") == "1":
         run_child(f"[blas_threads={cores}]", OPENBLAS_NUM_THREADS=str(cores))
