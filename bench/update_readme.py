@@ -1,6 +1,7 @@
 """Run the benchmarks and rewrite the "Measured performance" section of README.md.
 
-    python bench/update_readme.py                      # runs every bench/*.py (as `make bench`)
+    python bench/update_readme.py                      # runs every bench/*.py (as `make bench`),
+                                                       # saving the output in _build/bench/bench.txt
     python bench/update_readme.py --from bench.txt     # uses saved `make bench` output instead
     python bench/update_readme.py --baseline before.txt
 
@@ -112,10 +113,9 @@ def section(figures: dict, before: dict) -> str:
         "core (`[blas_threads=N]`). The engine benchmark is a 784-512-512-10 tanh MLP with softmax",
         "cross-entropy, batch 128, float64; like a training loop it first calls",
         "`diffrn.autodiff.reuse_freed_memory()` (`[malloc=default]`: without). \"before\" is the figure",
-        "before the optimization",
-        "(`python bench/widgets.py --baseline` redraws the demos as they used to be drawn: a new",
-        "figure and a full `savefig` per change). The plot of the Jacobian sweep is written to",
-        "`_build/bench/jacobian_sweep.png`.",
+        "before the optimization (`python bench/widgets.py --baseline` redraws the demos as they used",
+        "to be drawn: a new figure and a full `savefig` per change). The plot of the Jacobian sweep is",
+        "written to `_build/bench/jacobian_sweep.png`.",
         "",
         f"Machine: {cpu}; Python {machine.get('python', '?')}, numpy {machine.get('numpy', '?')}, "
         f"{machine.get('blas', '?')} (core {machine.get('openblas_core', '?')}, "
@@ -141,7 +141,12 @@ def main() -> None:
     parser.add_argument("--from", dest="source", help="saved output of `make bench` instead of running it")
     parser.add_argument("--baseline", help="saved output with the figures before an optimization")
     args = parser.parse_args()
-    text = Path(args.source).read_text() if args.source else run_benchmarks()
+    if args.source:
+        text = Path(args.source).read_text()
+    else:
+        text = run_benchmarks()
+        (REPO / "_build" / "bench").mkdir(parents=True, exist_ok=True)
+        (REPO / "_build" / "bench" / "bench.txt").write_text(text)  # for --from next time
     before = previous_before_column()
     if args.baseline:
         before.update(baseline_figures(args.baseline))
