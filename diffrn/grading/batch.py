@@ -151,7 +151,10 @@ def _placeholder_notebook(course: Course, assignment: str, student: str, folder:
 def _worker_init(memory_bytes: int) -> None:
     import resource
 
+    from diffrn.grading.verify import die_with_parent
+
     os.setsid()  # own process group: a runaway kernel can be killed with its worker
+    die_with_parent()  # and if the batch itself is killed, its workers go too
     # One BLAS thread per kernel: the workers already use every core between them.
     for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[name] = "1"
@@ -228,7 +231,11 @@ def _run_pool(course, assignment, students, template, jobs, limits):
     """
     from collections import deque
 
-    context = multiprocessing.get_context("spawn")
+    # A fork server that has imported nbgrader once starts each worker in milliseconds, and
+    # unlike a plain fork it never copies this process's threads or open gradebook.
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["diffrn.grading.worker", "diffrn.grading.verify", "nbgrader.apps",
+                                    "nbgrader.api", "nbconvert", "jupyter_client"])
     queue, alone = deque(students), deque()
     while queue or alone:
         batch, width = (queue, jobs) if queue else (alone, 1)
@@ -270,7 +277,10 @@ def _run_pool(course, assignment, students, template, jobs, limits):
             else:
                 alone.extend(in_flight)
         finally:
-            pool.shutdown(wait=False, cancel_futures=True)
+            if running:  # interrupted (Ctrl-C) or broken: end the workers still grading
+                _kill_pool(pool)
+            # Then wait for every worker to exit, so that none outlives the batch.
+            pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _kill_pool(pool) -> None:

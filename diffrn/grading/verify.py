@@ -97,10 +97,23 @@ def scan(notebook) -> list[str]:
     return flags
 
 
-def _limit_resources(memory_bytes: int):
+def die_with_parent() -> None:
+    """Ask Linux to SIGKILL this process when its parent dies (no orphans after a kill -9)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux/glibc: the time limits still apply
+        pass
+
+
+def _limit_resources(memory_bytes: int, cpu_seconds: float):
     def apply():
-        os.setsid()
+        os.setsid()  # its own group, so a timeout can kill it with anything it started
+        die_with_parent()
         resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
+        limit = int(cpu_seconds) + 5
+        resource.setrlimit(resource.RLIMIT_CPU, (limit, limit + 5))
     return apply
 
 
@@ -147,7 +160,7 @@ def _verify_group(module, plans, cells, student, timeout, memory_bytes):
         process = subprocess.Popen(
             [sys.executable, "-m", "diffrn.grading.sandbox", str(request), str(result)],
             cwd=folder, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL, preexec_fn=_limit_resources(memory_bytes),
+            stderr=subprocess.DEVNULL, preexec_fn=_limit_resources(memory_bytes, timeout),
         )
         try:
             process.wait(timeout=timeout)

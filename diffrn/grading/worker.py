@@ -215,6 +215,7 @@ def _api(private: Path, limits: Limits):
     config.Exchange.root = str(private / "exchange")
     config.Execute.timeout = limits.cell_seconds
     config.LimitOutput.max_lines = limits.output_lines
+    config.GenerateFeedback.exporter_class = "diffrn.grading.feedback.FeedbackHTMLExporter"
     return NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
 
 
