@@ -29,3 +29,30 @@ def test_chapter_pages_stay_light():
     assert pages
     heavy = {p.name: round(p.stat().st_size / 2**20, 2) for p in pages if p.stat().st_size > MAX_PAGE_MB * 2**20}
     assert not heavy, f"pages over {MAX_PAGE_MB} MB: {heavy}"
+
+
+def _demo_weights(page_html: str) -> list[float]:
+    """MB of frames in each demo of a page, from the page's saved widget state."""
+    import json
+    import re
+
+    state_match = re.search(r'<script type="application/vnd.jupyter.widget-state\+json">(.*?)</script>', page_html, re.S)
+    if not state_match:
+        return []
+    models = json.loads(state_match.group(1))["state"]
+    views = re.findall(r'<script type="application/vnd.jupyter.widget-view\+json">(.*?)</script>', page_html, re.S)
+
+    def weight(model_id: str) -> int:
+        model = models[model_id]
+        total = sum(len(buffer["data"]) * 3 // 4 for buffer in model.get("buffers", []))
+        children = model["state"].get("children") or []
+        return total + sum(weight(child.removeprefix("IPY_MODEL_")) for child in children)
+
+    return [weight(json.loads(view)["model_id"]) / 2**20 for view in views]
+
+
+def test_every_demo_stays_under_one_and_a_half_megabytes():
+    weights = {page.name: _demo_weights(page.read_text()) for page in sorted((SITE / "chapters").glob("*.html"))}
+    assert all(weights.values()), f"a chapter has no demo: {weights}"
+    heavy = {name: [round(w, 2) for w in found if w > 1.5] for name, found in weights.items() if max(found) > 1.5}
+    assert not heavy, f"demos over 1.5 MB: {heavy}"
