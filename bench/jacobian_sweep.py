@@ -15,7 +15,7 @@ from _common import BUILD_DIR, REPO, emit, interleaved_times, median, note
 import numpy as np
 
 from diffrn.autodiff import jacobian
-from diffrn.autodiff import numpy as anp
+from diffrn.demos.autodiff import make_chain as chapter_chain
 
 SIZES = (1, 4, 16, 64, 256, 1024)
 WIDTH, DEPTH = 32, 3
@@ -23,17 +23,9 @@ FEW, MANY = 4, 1024  # the corners reported: (n, m) = (MANY, FEW) and (FEW, MANY
 MIN_ROUNDS, MIN_SECONDS = 5, 0.3  # per cell: enough rounds to outlast a busy spell of the machine
 
 
-def make_chain(n: int, m: int, seed: int = 0):
-    """Dense tanh layers R^n -> WIDTH -> ... -> R^m (the last one linear), as an ``anp`` function."""
-    rng = np.random.default_rng(seed)
-    dims = [n] + [WIDTH] * (DEPTH - 1) + [m]
-    weights = [rng.standard_normal((b, a)) / np.sqrt(a) for a, b in zip(dims[:-1], dims[1:])]
-
-    def chain(x):
-        for W in weights[:-1]:
-            x = anp.tanh(W @ x)
-        return weights[-1] @ x
-    return chain
+def make_chain(n: int, m: int):
+    """The chain of Chapter 3's cost explorer, at the sizes of this sweep."""
+    return chapter_chain(n, m, width=WIDTH, depth=DEPTH)
 
 
 def time_both_modes(n: int, m: int) -> dict:

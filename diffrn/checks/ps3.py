@@ -146,16 +146,8 @@ def _quiet_call(args):
     return call
 
 
-def _softmax_vjp_case(label, z, g, large=False):
-    z, g = np.asarray(z, dtype=np.float64), np.asarray(g, dtype=np.float64)
-    n = z.size
-    s = _softmax(z)
-    expected = s * (g - s @ g)
-    mistakes = [
-        (s * g, "The -s (sᵀg) term is missing: softmax's Jacobian is diag(s) - s sᵀ, so the VJP is s * (g - s·g)."),
-        (-expected, "Your answer has the wrong sign: the VJP is s * (g - s·g)."),
-        (g - s @ g, "Multiply by s: the VJP is s * (g - s·g)."),
-    ]
+def _softmax_judge(label, n, expected, mistakes, large):
+    """Judge a gradient with respect to logits: overflow first, then shape, then the value."""
 
     def judge(answer: Answer):
         problem = flagged(answer)
@@ -171,6 +163,22 @@ def _softmax_vjp_case(label, z, g, large=False):
             if large:
                 raise CheckFailure(f"{failure} With logits this large, {MAX_SUBTRACTION}.") from None
             raise
+
+    return judge
+
+
+def _softmax_vjp_case(label, z, g, large=False):
+    z, g = np.asarray(z, dtype=np.float64), np.asarray(g, dtype=np.float64)
+    n = z.size
+    s = _softmax(z)
+    expected = s * (g - s @ g)
+    mistakes = [
+        (s * g, "The -s (sᵀg) term is missing: softmax's Jacobian is diag(s) - s sᵀ, so the VJP is s * (g - s·g)."),
+        (-expected, "Your answer has the wrong sign: the VJP is s * (g - s·g)."),
+        (g - s @ g, "Multiply by s: the VJP is s * (g - s·g)."),
+    ]
+
+    judge = _softmax_judge(label, n, expected, mistakes, large)
 
     args = (z, g)
     return Case(label, args, judge, call=_quiet_call(args) if large else None)
@@ -221,20 +229,7 @@ def _cross_entropy_case(label, z, target, large=False):
         (onehot - s, "Your gradient has the wrong sign: it is softmax(z) - e_label."),
     ]
 
-    def judge(answer: Answer):
-        problem = flagged(answer)
-        if problem:
-            raise CheckFailure(f"{label}: your function raised {problem[1][0].text} — exp overflowed. "
-                               f"{MAX_SUBTRACTION[0].upper() + MAX_SUBTRACTION[1:]}.")
-        if large:
-            _overflow_message(label, answer)
-        found = expect_array(answer, (n,), label, "the gradient has the shape of z")
-        try:
-            expect_close_named(found, expected, label, EXACT_RTOL, "gradient entry", mistakes)
-        except CheckFailure as failure:
-            if large:
-                raise CheckFailure(f"{failure} With logits this large, {MAX_SUBTRACTION}.") from None
-            raise
+    judge = _softmax_judge(label, n, expected, mistakes, large)
 
     args = (z, int(target))
     return Case(label, args, judge, call=_quiet_call(args) if large else None)
