@@ -127,6 +127,19 @@ def build_source(course: Course, assignment: str) -> bool:
     return True
 
 
+def _registered(course: Course, assignment: str) -> bool:
+    """Whether the gradebook knows the assignment and its notebooks (generate_assignment ran)."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    if not (course.root / "gradebook.db").exists():
+        return False
+    with Gradebook(course.gradebook_url) as gradebook:
+        try:
+            return bool(gradebook.find_assignment(assignment).notebooks)
+        except MissingEntry:
+            return False
+
+
 def _has_submissions(course: Course, assignment: str) -> bool:
     from nbgrader.api import Gradebook, MissingEntry
 
@@ -143,7 +156,7 @@ def release(course: Course, assignment: str) -> Path:
     """Generate the student notebook ``release/<ps>/<ps>.ipynb`` from the instructor's source."""
     changed = build_source(course, assignment)
     released = course.release_notebook(assignment)
-    if not changed and released.is_file():
+    if not changed and released.is_file() and _registered(course, assignment):
         return released
     if _has_submissions(course, assignment):
         raise GradingError(

@@ -56,3 +56,14 @@ def test_hidden_cases_differ_between_students_and_repeat_for_one():
 
     assert labels("alice") == labels("alice")
     assert labels("alice") != labels("bob")
+
+
+def test_release_registers_the_assignment_again_after_the_gradebook_is_removed(course):
+    from nbgrader.api import Gradebook
+
+    from diffrn.grading.course import release
+
+    (course.root / "gradebook.db").unlink()
+    release(course.course, "ps1-jacobians")
+    with Gradebook(course.course.gradebook_url) as gradebook:
+        assert [n.name for n in gradebook.find_assignment("ps1-jacobians").notebooks] == ["ps1-jacobians"]
