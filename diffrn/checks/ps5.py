@@ -162,10 +162,14 @@ def _coupling_forward_case(label, x, scale, shift):
     return Case(label, (x, scale, shift), judge)
 
 
-def _coupling_visible():
+def _visible_conditioners():
+    """The fixed scale and shift networks of the visible cases: for D = 2, then for D = 4."""
     rng = np.random.default_rng(50)
-    scale, shift = _conditioners(rng, 1)
-    scale2, shift2 = _conditioners(rng, 2)
+    return (*_conditioners(rng, 1), *_conditioners(rng, 2))
+
+
+def _coupling_visible():
+    scale, shift, scale2, shift2 = _visible_conditioners()
     return [
         _coupling_forward_case("D = 2, x = (0.5, -1)", [0.5, -1.0], scale, shift),
         _coupling_forward_case("D = 4, x = (1, -1, 2, 0.5)", [1.0, -1.0, 2.0, 0.5], scale2, shift2),
@@ -215,9 +219,7 @@ def _coupling_inverse_case(label, y, scale, shift):
 
 
 def _coupling_inverse_visible():
-    rng = np.random.default_rng(50)
-    scale, shift = _conditioners(rng, 1)
-    scale2, shift2 = _conditioners(rng, 2)
+    scale, shift, scale2, shift2 = _visible_conditioners()
     return [
         _coupling_inverse_case("D = 2, y = (0.5, 2)", [0.5, 2.0], scale, shift),
         _coupling_inverse_case("D = 4, y = (1, -1, 0, 3)", [1.0, -1.0, 0.0, 3.0], scale2, shift2),
