@@ -5,7 +5,8 @@ graded twice, in two identical private copies of the course, in the same run:
 
 * ``nbgrader autograde ps1-jacobians`` -- nbgrader's own command, one student after another;
 * this course's grader with one worker per core -- which also re-checks every test out of the
-  student's reach and renders feedback, work that plain autograde does not do.
+  student's reach and renders feedback, work that plain autograde does not do. Its kernels and
+  re-checks are forks of a warm zygote per worker instead of new interpreters.
 
 Prints ``grading_seconds_nbgrader``, ``grading_seconds_course`` and
 ``grading_speedup_vs_nbgrader`` (target at least 1.8 on 2 cores).

@@ -89,10 +89,8 @@ def _template_gradebook(course: Course, assignment: str) -> Path:
     return snapshot
 
 
-def _record(course: Course, assignment: str, result: StudentResult, fingerprint: str) -> None:
+def _record(course: Course, gradebook, assignment: str, result: StudentResult, fingerprint: str) -> None:
     """Write one student's result: autograded files, then grades in one transaction, then the marker."""
-    from nbgrader.api import Gradebook
-
     graded_folder = course.root / "autograded" / result.student / assignment
     if result.autograded_dir:
         if graded_folder.exists():
@@ -107,7 +105,7 @@ def _record(course: Course, assignment: str, result: StudentResult, fingerprint:
         shutil.rmtree(feedback_folder)
     if result.feedback_dir:
         shutil.copytree(result.feedback_dir, feedback_folder)
-    with warnings.catch_warnings(), Gradebook(course.gradebook_url) as gradebook:
+    with warnings.catch_warnings():
         # nbgrader's own update_or_create_submission trips SQLAlchemy's autoflush warnings.
         warnings.simplefilter("ignore")
         gradebook.update_or_create_student(result.student)
@@ -151,7 +149,7 @@ def _placeholder_notebook(course: Course, assignment: str, student: str, folder:
 def _worker_init(memory_bytes: int) -> None:
     import resource
 
-    from diffrn.grading.verify import die_with_parent
+    from diffrn.grading.zygote import die_with_parent
 
     os.setsid()  # own process group: a runaway kernel can be killed with its worker
     die_with_parent()  # and if the batch itself is killed, its workers go too
@@ -183,6 +181,7 @@ def grade_assignment(course: Course, assignment: str, jobs: int | None = None,
     """Autograde every submission of ``assignment``; see the module docstring."""
     started = time.monotonic()
     limits = limits or Limits()
+    _pool_context()  # warms up while this process checks the release
     release(course, assignment)
     submissions = course.submitted(assignment)
     if not submissions:
@@ -201,11 +200,14 @@ def grade_assignment(course: Course, assignment: str, jobs: int | None = None,
 
     template = _template_gradebook(course, assignment)
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(pending) or 1))
+    from nbgrader.api import Gradebook
+
     progress = _Progress(len(pending), f"grading {assignment}")
     try:
-        for result in _run_pool(course, assignment, list(pending), template, jobs, limits):
-            _record(course, assignment, result, pending[result.student])
-            progress.update(result.student)
+        with Gradebook(course.gradebook_url) as gradebook:
+            for result in _run_pool(course, assignment, list(pending), template, jobs, limits):
+                _record(course, gradebook, assignment, result, pending[result.student])
+                progress.update(result.student)
     finally:
         progress.close()
 
@@ -221,6 +223,21 @@ def grade_assignment(course: Course, assignment: str, jobs: int | None = None,
     return summary
 
 
+def _pool_context():
+    """The fork server the workers come from, started (it imports nbgrader in the background).
+
+    A fork server that has imported nbgrader once starts each worker in milliseconds, and
+    unlike a plain fork it never copies this process's threads or open gradebook.
+    """
+    from multiprocessing import forkserver
+
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["diffrn.grading.worker", "diffrn.grading.verify", "diffrn.grading.kernels",
+                                    "nbgrader.apps", "nbgrader.api", "nbconvert", "jupyter_client"])
+    forkserver.ensure_running()
+    return context
+
+
 def _run_pool(course, assignment, students, template, jobs, limits):
     """Yield a StudentResult per student; a stuck or crashed worker costs only its own student.
 
@@ -231,11 +248,7 @@ def _run_pool(course, assignment, students, template, jobs, limits):
     """
     from collections import deque
 
-    # A fork server that has imported nbgrader once starts each worker in milliseconds, and
-    # unlike a plain fork it never copies this process's threads or open gradebook.
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["diffrn.grading.worker", "diffrn.grading.verify", "nbgrader.apps",
-                                    "nbgrader.api", "nbconvert", "jupyter_client"])
+    context = _pool_context()
     queue, alone = deque(students), deque()
     while queue or alone:
         batch, width = (queue, jobs) if queue else (alone, 1)

@@ -4,8 +4,8 @@ nbgrader runs the student's code and the tests in one kernel, so a notebook can 
 test pass without a right answer (patch ``np.allclose``, return an object whose ``__eq__``
 is always True, replace the checks module...). Here the grader re-checks every test cell:
 
-1. The student's code runs again in a separate sandbox process
-   (:mod:`diffrn.grading.sandbox`), which only reports the answers, as plain numbers.
+1. The student's code runs again in a separate sandbox process (:mod:`diffrn.grading.sandbox`,
+   forked by :mod:`diffrn.grading.zygote`), which only reports the answers, as plain numbers.
 2. The cases are rebuilt and judged in *this* process, which never ran student code.
 
 A test cell keeps nbgrader's score only if this check agrees. A cell that passed in the kernel
@@ -16,10 +16,7 @@ from __future__ import annotations
 import json
 import os
 import re
-import resource
-import signal
 import subprocess
-import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -97,26 +94,6 @@ def scan(notebook) -> list[str]:
     return flags
 
 
-def die_with_parent() -> None:
-    """Ask Linux to SIGKILL this process when its parent dies (no orphans after a kill -9)."""
-    try:
-        import ctypes
-
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):  # not Linux/glibc: the time limits still apply
-        pass
-
-
-def _limit_resources(memory_bytes: int, cpu_seconds: float):
-    def apply():
-        os.setsid()  # its own group, so a timeout can kill it with anything it started
-        die_with_parent()
-        resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
-        limit = int(cpu_seconds) + 5
-        resource.setrlimit(resource.RLIMIT_CPU, (limit, limit + 5))
-    return apply
-
-
 def verify(source_notebook, student_notebook, student: str, timeout: float = 120, cell_timeout: float = 60,
            memory_bytes: int = 4 * 2**30, per_cell: bool = False) -> dict[str, tuple[bool, str]]:
     """Judge every test cell out of the student's reach.
@@ -145,6 +122,7 @@ def _verify_group(module, plans, cells, student, timeout, memory_bytes):
 
     from diffrn.checks.core import Answer, CheckFailure, judge_collected
     from diffrn.checks.seeding import rng_for
+    from diffrn.grading.zygote import fork
 
     tasks = [
         {"grade_id": plan.grade_id, "exercise": exercise, "function": function, "part": part, "salt": salt}
@@ -157,22 +135,18 @@ def _verify_group(module, plans, cells, student, timeout, memory_bytes):
         env = {key: value for key, value in os.environ.items() if not key.startswith("DIFFRN_")}
         env["DIFFRN_STUDENT_ID"] = student
         env["MPLBACKEND"] = "Agg"
-        process = subprocess.Popen(
-            [sys.executable, "-m", "diffrn.grading.sandbox", str(request), str(result)],
-            cwd=folder, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL, preexec_fn=_limit_resources(memory_bytes, timeout),
-        )
+        process = fork("sandbox", env=env, cwd=folder, request_path=str(request), result_path=str(result),
+                       memory_bytes=memory_bytes, cpu_seconds=timeout)
         try:
             process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+            process.kill()
             reason = f"did not finish within {timeout:.0f} s (an infinite loop?)"
             return {plan.grade_id: (False, reason) for plan in plans}, False
         try:
             outcomes = json.loads(result.read_text())
         except (OSError, ValueError):
-            reason = f"the code ended its Python process (exit code {process.returncode})"
+            reason = "the code ended its Python process before its answers were recorded"
             return {plan.grade_id: (False, reason) for plan in plans}, False
 
     checks = importlib.import_module(module).check

@@ -5,7 +5,8 @@
 1. checks the submitted file is a notebook of the right name and restores test cells the
    student deleted (nbgrader itself restores edited locked cells and ignores changed points);
 2. runs ``nbgrader autograde`` through nbgrader's API in a private copy of the course, so
-   several students can be graded at once and none of them writes the real gradebook;
+   several students can be graded at once and none of them writes the real gradebook; the
+   kernel is forked from the worker's warm zygote (:mod:`diffrn.grading.kernels`);
 3. re-checks every test cell out of the student's reach (:mod:`diffrn.grading.verify`);
 4. returns plain data: the score of every grade cell, messages and review flags.
 
@@ -216,7 +217,21 @@ def _api(private: Path, limits: Limits):
     config.Execute.timeout = limits.cell_seconds
     config.LimitOutput.max_lines = limits.output_lines
     config.GenerateFeedback.exporter_class = "diffrn.grading.feedback.FeedbackHTMLExporter"
+    config.Autograde.autograde_preprocessors = _forking_preprocessors(config)
     return NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
+
+
+def _forking_preprocessors(config) -> list:
+    """The course's autograde pipeline, with each kernel forked from a warm zygote (kernels.py)."""
+    from nbgrader.converters import Autograde
+    from nbgrader.preprocessors import Execute
+
+    from diffrn.grading.kernels import ForkingExecute
+
+    steps = (config.Autograde.autograde_preprocessors if "autograde_preprocessors" in config.Autograde
+             else Autograde.class_traits()["autograde_preprocessors"].default())
+    execute = (Execute, "nbgrader.preprocessors.Execute", "nbgrader.preprocessors.execute.Execute")
+    return [ForkingExecute if step in execute else step for step in steps]
 
 
 def _autograde(course, private: Path, assignment: str, student: str, limits: Limits):

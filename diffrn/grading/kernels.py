@@ -1,0 +1,65 @@
+"""nbgrader's Execute preprocessor with kernels forked from the zygote (:mod:`diffrn.grading.zygote`).
+
+jupyter_client starts each kernel with a *provisioner*; :class:`ForkProvisioner` asks the
+grading worker's zygote for a fork instead of starting ``python -m ipykernel_launcher``. The
+kernel manager and nbclient see an ordinary kernel: same connection file, signals, timeouts.
+"""
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import sys
+import uuid
+
+from jupyter_client.manager import AsyncKernelManager
+from jupyter_client.provisioning.local_provisioner import LocalProvisioner
+from nbgrader.preprocessors import Execute
+
+from diffrn.grading.zygote import ForkedProcess, fork
+
+
+def _is_this_python_kernel(cmd: list[str]) -> bool:
+    """Whether ``cmd`` starts ipykernel with the interpreter the zygote runs on."""
+    return (len(cmd) >= 3 and cmd[1:3] == ["-m", "ipykernel_launcher"]
+            and os.path.realpath(shutil.which(cmd[0]) or cmd[0]) == os.path.realpath(sys.executable))
+
+
+class ForkProvisioner(LocalProvisioner):
+    """Launches the kernel as a fork of the zygote instead of a new interpreter."""
+
+    async def launch_kernel(self, cmd: list[str], **kwargs):
+        if not _is_this_python_kernel(cmd):  # another language or interpreter: start it as usual
+            return await super().launch_kernel(cmd, **kwargs)
+        env = kwargs.get("env") or dict(os.environ)
+        cwd = str(kwargs.get("cwd") or os.getcwd())
+        self.process = fork("kernel", argv=cmd[3:], env=env, cwd=cwd)
+        self.pid = self.pgid = self.process.pid
+        self.cwd = cwd
+        return self.connection_info
+
+    async def wait(self):
+        if not isinstance(self.process, ForkedProcess):
+            return await super().wait()
+        while await self.poll() is None:
+            await asyncio.sleep(0.02)
+        code, self.process = self.process.returncode, None
+        return code
+
+
+class ForkingKernelManager(AsyncKernelManager):
+    """An async kernel manager whose Python kernels are forks of the zygote."""
+
+    async def _async_pre_start_kernel(self, **kw):
+        if self.provisioner is None:
+            self.kernel_id = self.kernel_id or kw.pop("kernel_id", str(uuid.uuid4()))
+            self.provisioner = ForkProvisioner(kernel_id=self.kernel_id, kernel_spec=self.kernel_spec, parent=self)
+        return await super()._async_pre_start_kernel(**kw)
+
+
+class ForkingExecute(Execute):
+    """nbgrader's Execute preprocessor, with kernels forked from the zygote."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs["kernel_manager_class"] = ForkingKernelManager
+        super().__init__(*args, **kwargs)

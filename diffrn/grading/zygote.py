@@ -1,0 +1,241 @@
+"""A warm process that forks fresh kernels and sandboxes, so none pays for its own start-up.
+
+Starting a Python kernel costs about a second of CPU (the interpreter, ipykernel, IPython,
+numpy, the checks), several times what running a problem set's notebook costs. The *zygote*
+pays that once per grading worker; each submission then gets a kernel that is a fork of it:
+a new process that no student code has touched, with its own session, limits and working
+folder, ready in a few milliseconds. Re-checks (:mod:`diffrn.grading.sandbox`) are forked
+the same way.
+
+The zygote is a fresh interpreter (``python -m diffrn.grading.zygote``) started with
+``close_fds``, so its children inherit none of the grading worker's pipes, only the zygote's
+socket, which they close first. Linux only (fork, prctl).
+"""
+from __future__ import annotations
+
+import importlib
+import os
+import select
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from multiprocessing.connection import Connection
+
+# What a kernel that grades a problem set imports; loaded once, in the zygote.
+PRELOAD = [
+    "ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell", "ipykernel.debugger", "IPython.core.completer",
+    "numpy", "diffrn.checks.ps1", "diffrn.checks.ps2", "diffrn.checks.ps3", "diffrn.checks.ps4",
+    "diffrn.checks.ps5", "diffrn.checks.ps6", "diffrn.grading.sandbox",
+]
+
+
+def die_with_parent() -> None:
+    """Ask Linux to SIGKILL this process when its parent dies (no orphans after a kill -9)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux/glibc: the time limits still apply
+        pass
+
+
+class ForkedProcess:
+    """What jupyter_client and the grader use of :class:`subprocess.Popen`, for a process the
+    zygote forked. It is not our child, so it is watched through a pidfd (Linux 5.3+)."""
+
+    def __init__(self, pid: int):
+        self.pid = pid
+        self.returncode: int | None = None
+        self.stdin = self.stdout = self.stderr = None
+        try:
+            self._pidfd = os.pidfd_open(pid)
+        except ProcessLookupError:  # it already ended
+            self._pidfd, self.returncode = None, -signal.SIGKILL
+        except (AttributeError, OSError):  # older kernels: poll with kill(pid, 0)
+            self._pidfd = None
+
+    def _ended(self, timeout: float) -> bool:
+        if self._pidfd is not None:
+            return bool(select.select([self._pidfd], [], [], timeout)[0])
+        try:
+            os.kill(self.pid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(timeout)
+        return False
+
+    def poll(self) -> int | None:
+        """None while it runs; then a negative code (the zygote reaps it, so the status is lost)."""
+        if self.returncode is None and self._ended(0):
+            self._close(-signal.SIGKILL)
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self.poll() is None:
+            left = 0.5 if deadline is None else deadline - time.monotonic()
+            if left <= 0:
+                raise subprocess.TimeoutExpired(str(self.pid), timeout)
+            self._ended(min(left, 0.5))
+        return self.returncode
+
+    def _close(self, code: int) -> None:
+        self.returncode = code
+        if self._pidfd is not None:
+            os.close(self._pidfd)
+            self._pidfd = None
+
+    def send_signal(self, signum: int) -> None:
+        if self.returncode is not None:
+            return
+        try:
+            os.killpg(self.pid, signum)  # the child leads its own session, with all it started
+        except ProcessLookupError:
+            try:
+                os.kill(self.pid, signum)  # it may not have called setsid yet
+            except ProcessLookupError:
+                pass
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
+
+    def terminate(self) -> None:
+        self.send_signal(signal.SIGTERM)
+
+
+class Zygote:
+    """A warm process that forks kernels and sandboxes on request (one per grading worker)."""
+
+    _instance: "Zygote | None" = None
+    _lock = threading.Lock()
+
+    def __init__(self):
+        ours, theirs = socket.socketpair()
+        # One BLAS thread: the children are small, and a BLAS thread pool does not survive fork.
+        env = dict(os.environ, MPLBACKEND="Agg", PYDEVD_DISABLE_FILE_VALIDATION="1",
+                   OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+        self.owner = os.getpid()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "diffrn.grading.zygote", str(theirs.fileno())],
+            pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL, env=env,
+        )
+        theirs.close()
+        self.connection = Connection(ours.detach())
+        try:
+            ready = self.connection.recv()
+        except EOFError:
+            ready = None
+        if ready != "ready":
+            raise RuntimeError(f"the kernel zygote did not start (exit code {self.process.wait()}); "
+                               f"run `python -m diffrn.grading.zygote` to see why")
+
+    @classmethod
+    def shared(cls) -> "Zygote":
+        """This process's zygote, started on first use and again if it died."""
+        with cls._lock:
+            zygote = cls._instance
+            if zygote is None or zygote.owner != os.getpid() or zygote.process.poll() is not None:
+                cls._instance = zygote = cls()
+            return zygote
+
+    def fork(self, kind: str, **request) -> ForkedProcess:
+        """Fork a ``kind`` child ("kernel" or "sandbox") and return it, running."""
+        with self._lock:
+            try:
+                self.connection.send(dict(request, kind=kind))
+                reply = self.connection.recv()
+            except (EOFError, OSError) as error:
+                raise RuntimeError(f"the kernel zygote stopped ({error}); the next fork starts a new one") from None
+        if isinstance(reply, str):
+            raise RuntimeError(f"the kernel zygote could not fork: {reply}")
+        return ForkedProcess(reply)
+
+    def close(self) -> None:
+        """End the zygote (its running children end with it)."""
+        self.connection.close()
+        self.process.wait()
+
+
+def fork(kind: str, **request) -> ForkedProcess:
+    """Fork a child of this process's zygote (retrying once with a new zygote if it died)."""
+    try:
+        return Zygote.shared().fork(kind, **request)
+    except RuntimeError:
+        return Zygote.shared().fork(kind, **request)
+
+
+# ----------------------------------------------------------------------------- in the zygote
+
+def _become(request: dict) -> None:
+    """In a freshly forked child: take on the requested environment, then run the request."""
+    os.setsid()  # its own session, so a timeout kills it together with anything it started
+    die_with_parent()
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    os.environ.clear()
+    os.environ.update(request["env"])
+    os.chdir(request["cwd"])
+    # A fork copies numpy's global random state (Python's `random` reseeds itself after a fork):
+    # give each child fresh entropy, as a newly started kernel would have.
+    import numpy
+
+    numpy.random.seed()
+    if request["kind"] == "kernel":
+        from ipykernel.kernelapp import IPKernelApp
+
+        # Without a parent handle the kernel prints a console banner meant for `ipython kernel`.
+        argv = [*request["argv"], f"--IPKernelApp.parent_handle={os.getppid()}"]
+        sys.argv = ["ipykernel_launcher", *argv]
+        IPKernelApp.launch_instance(argv=argv)
+    else:
+        import resource
+
+        from diffrn.grading import sandbox
+
+        memory, cpu = request["memory_bytes"], int(request["cpu_seconds"]) + 5
+        resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+        resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))
+        sandbox.main(request["request_path"], request["result_path"])
+
+
+def _serve(fd: int) -> None:
+    die_with_parent()
+    connection = Connection(fd)
+    # Children are reaped by the kernel as they end, so none lingers as a zombie.
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+    for module in PRELOAD:
+        importlib.import_module(module)
+    connection.send("ready")
+    while True:
+        try:
+            request = connection.recv()
+        except (EOFError, OSError):  # the worker closed its end or died
+            os._exit(0)
+        try:
+            pid = os.fork()
+        except OSError as error:
+            connection.send(f"{type(error).__name__}: {error}")
+            continue
+        if pid == 0:
+            code = 1
+            try:
+                connection.close()
+                _become(request)
+                code = 0
+            except SystemExit as stop:
+                code = stop.code if isinstance(stop.code, int) else 1
+            finally:
+                os._exit(code)
+        connection.send(pid)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 2 or not sys.argv[1].isdigit():
+        # Run by hand: show that the preloads import (the usual reason a zygote fails to start).
+        for module in PRELOAD:
+            importlib.import_module(module)
+        print(f"imported {len(PRELOAD)} modules; the zygote is started by the grader with a socket")
+    else:
+        _serve(int(sys.argv[1]))

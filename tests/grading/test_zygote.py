@@ -1,0 +1,154 @@
+"""Kernels forked from the zygote behave like freshly started ones, and share nothing."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from diffrn.grading.kernels import ForkingKernelManager, _is_this_python_kernel
+from diffrn.grading.zygote import Zygote, fork
+
+
+def run(*sources: str, timeout: int = 30):
+    """Execute code cells in a forked kernel; returns the notebook with outputs."""
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in sources])
+    NotebookClient(notebook, kernel_manager_class=ForkingKernelManager, timeout=timeout,
+                   allow_errors=True, kernel_name="python3").execute()
+    return notebook
+
+
+def text(notebook) -> str:
+    return "".join(o.get("text", "") + o.get("data", {}).get("text/plain", "")
+                   for c in notebook.cells for o in c.outputs)
+
+
+def living(session: int | None = None, pid: int | None = None) -> list[int]:
+    """Processes (not zombies) in ``session``, or ``pid`` itself if it still runs."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            fields = open(f"/proc/{entry}/stat").read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        state, own_session = fields[0], int(fields[3])
+        if state != "Z" and ((session is not None and own_session == session) or int(entry) == pid):
+            found.append(int(entry))
+    return found
+
+
+def eventually_gone(**which) -> bool:
+    for _ in range(100):
+        if not living(**which):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def errors(notebook) -> list[str]:
+    return [o["ename"] for c in notebook.cells for o in c.outputs if o["output_type"] == "error"]
+
+
+def test_a_forked_kernel_runs_code_and_reports_errors_like_any_kernel(tmp_path):
+    notebook = run("import os, sys\nprint(os.getpid() != os.getppid(), sys.version_info[:2])",
+                   "1 / 0", "print('after the error')")
+    assert f"True {tuple(sys.version_info[:2])}" in text(notebook)
+    assert errors(notebook) == ["ZeroDivisionError"]
+    assert "after the error" in text(notebook)
+
+
+def test_nothing_one_kernel_does_reaches_the_next():
+    first = run("import numpy as np\nnp.allclose = lambda *a, **k: True\nleaked = 42\n"
+                "print(np.random.rand())")
+    second = run("import numpy as np\nprint(np.allclose(1, 2), 'leaked' in globals())\n"
+                 "print(np.random.rand())")
+    assert "False False" in text(second), "a patch or a variable survived into the next student's kernel"
+    # Each kernel has fresh random state, as a newly started kernel would.
+    assert text(first).split()[-1] != text(second).split()[-1]
+
+
+def test_a_kernel_sees_the_environment_and_folder_it_was_started_with(tmp_path, monkeypatch):
+    monkeypatch.setenv("DIFFRN_STUDENT_ID", "student-env-check")
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        "import os\nprint(os.environ['DIFFRN_STUDENT_ID'], os.getcwd())")])
+    NotebookClient(notebook, kernel_manager_class=ForkingKernelManager, timeout=30, kernel_name="python3",
+                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+    assert text(notebook).split() == ["student-env-check", str(tmp_path)]
+
+
+def test_a_kernel_stuck_in_a_loop_that_swallows_interrupts_is_killed():
+    from nbclient.exceptions import CellTimeoutError
+
+    from diffrn.grading.kernels import ForkingExecute
+
+    notebook = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("import os\nprint(os.getpid())"),
+        nbformat.v4.new_code_cell("while True:\n    try:\n        while True:\n            pass\n"
+                                  "    except KeyboardInterrupt:\n        pass"),
+    ])
+    with pytest.raises(CellTimeoutError):  # nbgrader then grades the tests one by one (worker.py)
+        ForkingExecute(timeout=2).preprocess(notebook, {})
+    kernel = int(text(notebook).split()[0])
+    assert eventually_gone(pid=kernel), "the looping kernel was left running"
+
+
+def test_a_kernel_that_kills_its_zygote_does_not_stop_later_forks():
+    from nbclient.exceptions import DeadKernelError
+
+    with pytest.raises(DeadKernelError):
+        run("import os, signal\nos.kill(os.getppid(), signal.SIGKILL)\nimport time\ntime.sleep(5)")
+    assert "still here" in text(run("print('still here')"))
+
+
+def test_a_sandbox_child_ends_and_is_not_left_behind(tmp_path):
+    request, result = tmp_path / "request.json", tmp_path / "result.json"
+    request.write_text('{"module": "diffrn.checks.ps1", "student": "s", "tasks": [], "cells": ["x = 1"]}')
+    child = fork("sandbox", env=dict(os.environ), cwd=str(tmp_path), request_path=str(request),
+                 result_path=str(result), memory_bytes=2 * 2**30, cpu_seconds=10)
+    child.wait(timeout=20)
+    assert result.read_text() == "[]"
+    assert child.poll() is not None and not living(pid=child.pid)
+
+
+def test_a_hung_child_is_killed_with_its_whole_process_group(tmp_path):
+    request, result = tmp_path / "request.json", tmp_path / "result.json"
+    code = "import subprocess, time\nsubprocess.Popen(['sleep', '60'])\ntime.sleep(60)"
+    request.write_text(json.dumps({"module": "diffrn.checks.ps1", "student": "s", "tasks": [], "cells": [code]}))
+    child = fork("sandbox", env=dict(os.environ), cwd=str(tmp_path), request_path=str(request),
+                 result_path=str(result), memory_bytes=2 * 2**30, cpu_seconds=10)
+    with pytest.raises(subprocess.TimeoutExpired):
+        child.wait(timeout=1)
+    child.kill()
+    assert child.wait(timeout=5) < 0
+    assert eventually_gone(session=child.pid), "the student's subprocess outlived the kill"
+
+
+def test_only_this_interpreter_running_ipykernel_is_forked():
+    assert _is_this_python_kernel([sys.executable, "-m", "ipykernel_launcher", "-f", "x.json"])
+    assert not _is_this_python_kernel(["/usr/bin/R", "--slave", "-e", "IRkernel::main()", "x.json"])
+    assert not _is_this_python_kernel(["/opt/other/python", "-m", "ipykernel_launcher", "-f", "x.json"])
+
+
+def test_the_zygote_ends_with_its_owner():
+    script = ("from diffrn.grading.zygote import Zygote; import os, time\n"
+              "print(Zygote.shared().process.pid, flush=True); os.kill(os.getpid(), 9)")
+    owner = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert owner.returncode == -signal.SIGKILL
+    pid = int(owner.stdout.split()[0])
+    assert eventually_gone(pid=pid), "the zygote outlived the process that started it"
+
+
+def test_zygote_is_shared_and_replaced_when_it_dies():
+    first = Zygote.shared()
+    assert Zygote.shared() is first
+    first.process.kill()
+    first.process.wait()
+    assert Zygote.shared() is not first
