@@ -41,6 +41,7 @@ class Summary:
     failed: dict = field(default_factory=dict)      # student -> reason (graded zero)
     skipped: list = field(default_factory=list)     # already graded in an earlier run
     flagged: dict = field(default_factory=dict)     # student -> review flags
+    warnings: list = field(default_factory=list)    # about the batch as a whole
     max_score: float = 0.0
     seconds: float = 0.0
 
@@ -190,6 +191,13 @@ def grade_assignment(course: Course, assignment: str, jobs: int | None = None,
             f"submitted/<student>/{assignment}/{assignment}.ipynb (see `collect` for LMS downloads)"
         )
     summary = Summary(assignment)
+    from diffrn.grading.confine import available as confinement_available
+
+    if not confinement_available():
+        summary.warnings.append(
+            "this machine cannot confine kernels (Landlock needs Linux 5.13 or later), so student code "
+            "could read instructor files; grade on Linux for that protection, and check the review flags."
+        )
     pending = {}
     for student, notebook in submissions.items():
         fingerprint = _fingerprint(notebook.parent)
@@ -366,6 +374,8 @@ def summary_text(summary: Summary) -> str:
     if scores:
         lines.append(f"  mean {statistics.mean(scores):.2f} / {summary.max_score:g}, "
                      f"median {statistics.median(scores):.2f}")
+    for warning in summary.warnings:
+        lines.append(f"  warning: {warning}")
     for student, reason in sorted(summary.failed.items()):
         lines.append(f"  failed {student}: {reason}")
     for student, flags in sorted(summary.flagged.items()):

@@ -16,10 +16,12 @@ from __future__ import annotations
 import importlib
 import os
 import select
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from multiprocessing.connection import Connection
@@ -28,7 +30,7 @@ from multiprocessing.connection import Connection
 PRELOAD = [
     "ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell", "ipykernel.debugger", "IPython.core.completer",
     "numpy", "diffrn.checks.ps1", "diffrn.checks.ps2", "diffrn.checks.ps3", "diffrn.checks.ps4",
-    "diffrn.checks.ps5", "diffrn.checks.ps6", "diffrn.grading.sandbox",
+    "diffrn.checks.ps5", "diffrn.checks.ps6", "diffrn.grading.sandbox", "diffrn.grading.confine", "landlock",
 ]
 
 
@@ -46,14 +48,16 @@ class ForkedProcess:
     """What jupyter_client and the grader use of :class:`subprocess.Popen`, for a process the
     zygote forked. It is not our child, so it is watched through a pidfd (Linux 5.3+)."""
 
-    def __init__(self, pid: int):
+    def __init__(self, pid: int, scratch: str | None = None):
         self.pid = pid
+        self.scratch = scratch
         self.returncode: int | None = None
         self.stdin = self.stdout = self.stderr = None
         try:
             self._pidfd = os.pidfd_open(pid)
         except ProcessLookupError:  # it already ended
-            self._pidfd, self.returncode = None, -signal.SIGKILL
+            self._pidfd = None
+            self._close(-signal.SIGKILL)
         except (AttributeError, OSError):  # older kernels: poll with kill(pid, 0)
             self._pidfd = None
 
@@ -87,6 +91,8 @@ class ForkedProcess:
         if self._pidfd is not None:
             os.close(self._pidfd)
             self._pidfd = None
+        if self.scratch:
+            shutil.rmtree(self.scratch, ignore_errors=True)
 
     def send_signal(self, signum: int) -> None:
         if self.returncode is not None:
@@ -142,16 +148,22 @@ class Zygote:
             return zygote
 
     def fork(self, kind: str, **request) -> ForkedProcess:
-        """Fork a ``kind`` child ("kernel" or "sandbox") and return it, running."""
+        """Fork a ``kind`` child ("kernel" or "sandbox") and return it, running.
+
+        The child gets a scratch folder of its own (its TMPDIR, IPython and matplotlib
+        folders), removed once it has ended.
+        """
+        scratch = tempfile.mkdtemp(prefix=f"diffrn-{kind}-")
         with self._lock:
             try:
-                self.connection.send(dict(request, kind=kind))
+                self.connection.send(dict(request, kind=kind, scratch=scratch))
                 reply = self.connection.recv()
             except (EOFError, OSError) as error:
-                raise RuntimeError(f"the kernel zygote stopped ({error}); the next fork starts a new one") from None
+                reply = f"the kernel zygote stopped ({error}); the next fork starts a new one"
         if isinstance(reply, str):
+            shutil.rmtree(scratch, ignore_errors=True)
             raise RuntimeError(f"the kernel zygote could not fork: {reply}")
-        return ForkedProcess(reply)
+        return ForkedProcess(reply, scratch)
 
     def close(self) -> None:
         """End the zygote (its running children end with it)."""
@@ -171,12 +183,19 @@ def fork(kind: str, **request) -> ForkedProcess:
 
 def _become(request: dict) -> None:
     """In a freshly forked child: take on the requested environment, then run the request."""
+    from diffrn.grading.confine import confine
+
     os.setsid()  # its own session, so a timeout kills it together with anything it started
     die_with_parent()
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     os.environ.clear()
     os.environ.update(request["env"])
     os.chdir(request["cwd"])
+    scratch = request["scratch"]
+    os.environ.update(TMPDIR=scratch, IPYTHONDIR=os.path.join(scratch, "ipython"),
+                      MPLCONFIGDIR=os.path.join(scratch, "matplotlib"))
+    connection_files = request["argv"][request["argv"].index("-f") + 1:][:1] if "-f" in request.get("argv", []) else []
+    confine(writable=[request["cwd"], scratch], readable_files=connection_files)
     # A fork copies numpy's global random state (Python's `random` reseeds itself after a fork):
     # give each child fresh entropy, as a newly started kernel would have.
     import numpy
@@ -186,7 +205,10 @@ def _become(request: dict) -> None:
         from ipykernel.kernelapp import IPKernelApp
 
         # Without a parent handle the kernel prints a console banner meant for `ipython kernel`.
+        # Its history would go to a file outside the confined folders: keep it in memory.
         argv = [*request["argv"], f"--IPKernelApp.parent_handle={os.getppid()}"]
+        if not any(a.startswith("--HistoryManager.hist_file") for a in argv):
+            argv.append("--HistoryManager.hist_file=:memory:")
         sys.argv = ["ipykernel_launcher", *argv]
         IPKernelApp.launch_instance(argv=argv)
     else:
@@ -226,6 +248,10 @@ def _serve(fd: int) -> None:
                 code = 0
             except SystemExit as stop:
                 code = stop.code if isinstance(stop.code, int) else 1
+            except BaseException:  # shown on the worker's stderr, for whoever debugs the grader
+                import traceback
+
+                traceback.print_exc()
             finally:
                 os._exit(code)
         connection.send(pid)

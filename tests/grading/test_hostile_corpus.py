@@ -5,6 +5,7 @@ import pytest
 
 from corpus import Submission
 from diffrn.grading.batch import grade_assignment
+from diffrn.grading.confine import available as confinement_available
 from diffrn.grading.worker import Limits
 
 ZEROS = '''
@@ -19,6 +20,31 @@ def example_jacobian(x):
 
 def linearize(f, jac, x0):
     return lambda x: f(x0)
+'''
+
+# Looks for the instructor's notebook in its private course copy and for solutions/ next to
+# the package, and runs the solution code it finds. Confined kernels cannot open either.
+STEALS_SOLUTIONS = ZEROS + r'''
+import json, pathlib, re
+import diffrn
+
+def _run_solutions():
+    try:
+        notebook = pathlib.Path.cwd().parents[2] / "source" / "ps1-jacobians" / "ps1-jacobians.ipynb"
+        for cell in json.loads(notebook.read_text())["cells"]:
+            if cell["metadata"].get("nbgrader", {}).get("solution"):
+                exec("".join(cell["source"]), globals())
+    except Exception:
+        pass
+    try:
+        text = (pathlib.Path(diffrn.__file__).parents[1] / "solutions" / "ps1-jacobians.md").read_text()
+        for block in re.findall(r"```\{code-cell\}[^\n]*\n(?:---\n.*?---\n)?(.*?)```", text, re.S):
+            if block.lstrip().startswith("def "):
+                exec(block, globals())
+    except Exception:
+        pass
+
+_run_solutions()
 '''
 
 CORPUS = [
@@ -52,6 +78,9 @@ CORPUS = [
     Submission("edited_test", 8, rewrite={"correct_polar_jacobian": "pass"},
                answers={"polar_jacobian": "def polar_jacobian(r, theta):\n    return np.eye(2)\n"}),
     Submission("huge_output", 10, extra_cells=["for i in range(200000):\n    print('spam', i)\n"]),
+    # Without Landlock (not Linux, old kernel) nothing stops it; the summary then says so.
+    Submission("reads_solutions", 0 if confinement_available() else 10, answers={
+        "jacobian_fd": STEALS_SOLUTIONS, "polar_jacobian": "", "example_jacobian": "", "linearize": ""}),
 ]
 
 
@@ -93,3 +122,9 @@ def test_feedback_says_why_a_limit_cost_points(graded):
     assert "Notes from the grader" in page and "infinite loop" in page
     bomb = (course.root / "feedback" / "memory_bomb" / "ps1-jacobians" / "ps1-jacobians.html").read_text()
     assert "memory" in bomb.lower()
+
+
+def test_the_summary_says_whether_kernels_could_read_instructor_files(graded):
+    _, summary = graded
+    warned = any("instructor files" in warning for warning in summary.warnings)
+    assert warned != confinement_available()

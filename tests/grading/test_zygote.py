@@ -1,4 +1,4 @@
-"""Kernels forked from the zygote behave like freshly started ones, and share nothing."""
+"""Kernels forked from the zygote behave like freshly started ones, share nothing, and are confined."""
 from __future__ import annotations
 
 import json
@@ -7,11 +7,13 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import nbformat
 import pytest
 from nbclient import NotebookClient
 
+import diffrn
 from diffrn.grading.kernels import ForkingKernelManager, _is_this_python_kernel
 from diffrn.grading.zygote import Zygote, fork
 
@@ -152,3 +154,28 @@ def test_zygote_is_shared_and_replaced_when_it_dies():
     first.process.kill()
     first.process.wait()
     assert Zygote.shared() is not first
+
+
+def test_a_kernel_reads_and_writes_its_own_folder_but_no_instructor_file(tmp_path):
+    from diffrn.grading.confine import available
+
+    solutions = Path(diffrn.__file__).resolve().parents[1] / "solutions" / "ps1-jacobians.md"
+    neighbour = tmp_path / "another-student.txt"
+    neighbour.write_text("not yours")
+    own = tmp_path / "own"
+    own.mkdir()
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        "import pathlib\n"
+        "pathlib.Path('scratch.txt').write_text('mine'); print(pathlib.Path('scratch.txt').read_text())\n"
+        "import numpy, diffrn.checks.ps1; print('imports fine')\n"
+        f"for path in [{str(solutions)!r}, {str(neighbour)!r}]:\n"
+        "    try:\n        pathlib.Path(path).read_text(); print('READ', path)\n"
+        "    except PermissionError:\n        print('denied')\n")])
+    NotebookClient(notebook, kernel_manager_class=ForkingKernelManager, timeout=30, kernel_name="python3",
+                   resources={"metadata": {"path": str(own)}}).execute()
+    lines = text(notebook).split("\n")
+    assert lines[:2] == ["mine", "imports fine"]
+    if available():
+        assert lines[2:4] == ["denied", "denied"]
+    else:  # documented: without Landlock the files stay readable, and grading warns
+        assert lines[2].startswith("READ")

@@ -1,0 +1,70 @@
+"""Keep student code away from instructor files: a Landlock filesystem sandbox (Linux ≥ 5.13).
+
+A graded kernel runs as the instructor's user, so without more it could open the source
+notebook in its private course copy, ``solutions/`` next to the package, or another student's
+folder, and copy the answers. :func:`confine` is called in a freshly forked kernel or sandbox
+before any student code runs. From then on that process, and everything it starts, can
+
+* read and run the Python installation, the system libraries and the ``diffrn`` package;
+* read and write only its own working folder and a scratch folder;
+* not read anything else: the course, the repository, other students, the home folder.
+
+The restriction is the kernel's (Landlock), so no student code can lift it. Where Landlock is
+missing (another OS, an older kernel), :func:`available` is False and grading says so in
+its summary; the re-checks and the review flags still apply.
+"""
+from __future__ import annotations
+
+import os
+import site
+import sys
+from pathlib import Path
+
+SYSTEM = ["/usr", "/lib", "/lib32", "/lib64", "/bin", "/sbin", "/etc"]
+DEVICES = ["/dev", "/proc", "/sys"]
+
+
+def available() -> bool:
+    """Whether this machine can confine kernels (Landlock ABI 1 or later)."""
+    try:
+        import landlock
+
+        return landlock.landlock_abi_version() >= 1
+    except Exception:  # not Linux, no Landlock, or the module is missing
+        return False
+
+
+def readable_roots() -> list[str]:
+    """Folders a confined process may read: Python, its packages, the system, diffrn itself."""
+    import diffrn
+
+    roots = {sys.prefix, sys.base_prefix, sys.exec_prefix, str(Path(diffrn.__file__).resolve().parent)}
+    roots.update(site.getsitepackages())
+    roots.update(p for p in SYSTEM if os.path.isdir(p))
+    roots = {r for r in roots if os.path.isdir(r)}
+    checkout = Path(diffrn.__file__).resolve().parents[1]
+    if (checkout / "solutions").is_dir():  # an editable install: never open the checkout itself
+        roots = {r for r in roots if not checkout.is_relative_to(Path(r).resolve())}
+    return sorted(roots)
+
+
+def confine(writable: list[str], readable_files: list[str] = ()) -> bool:
+    """Restrict this process (and its future children) as described above; False if unavailable.
+
+    ``writable`` folders get every right; ``readable_files`` (such as a kernel's connection
+    file) may be read. Call it while the process has a single thread.
+    """
+    if not available():
+        return False
+    from landlock import FSAccess, Ruleset
+
+    read = FSAccess.EXECUTE | FSAccess.READ_FILE | FSAccess.READ_DIR
+    ruleset = Ruleset()
+    ruleset.allow(*readable_roots(), rules=read)
+    devices = read | FSAccess.WRITE_FILE  # /dev/null, /dev/shm, /proc/self/...
+    ruleset.allow(*(p for p in DEVICES if os.path.isdir(p)), rules=devices & ruleset.restrict_rules)
+    for path in readable_files:
+        ruleset.allow(path, rules=FSAccess.READ_FILE)
+    ruleset.allow(*writable)
+    ruleset.apply()
+    return True
