@@ -182,7 +182,7 @@ def grade_assignment(course: Course, assignment: str, jobs: int | None = None,
     """Autograde every submission of ``assignment``; see the module docstring."""
     started = time.monotonic()
     limits = limits or Limits()
-    _pool_context()  # warms up while this process checks the release
+    context = _pool_context()  # warms up while this process checks the release
     release(course, assignment)
     submissions = course.submitted(assignment)
     if not submissions:
@@ -213,7 +213,7 @@ def grade_assignment(course: Course, assignment: str, jobs: int | None = None,
     progress = _Progress(len(pending), f"grading {assignment}")
     try:
         with Gradebook(course.gradebook_url) as gradebook:
-            for result in _run_pool(course, assignment, list(pending), template, jobs, limits):
+            for result in _run_pool(context, course, assignment, list(pending), template, jobs, limits):
                 _record(course, gradebook, assignment, result, pending[result.student])
                 progress.update(result.student)
     finally:
@@ -246,7 +246,7 @@ def _pool_context():
     return context
 
 
-def _run_pool(course, assignment, students, template, jobs, limits):
+def _run_pool(context, course, assignment, students, template, jobs, limits):
     """Yield a StudentResult per student; a stuck or crashed worker costs only its own student.
 
     A pool cannot cancel one running task, so an overdue notebook ends the whole pool: its
@@ -256,7 +256,6 @@ def _run_pool(course, assignment, students, template, jobs, limits):
     """
     from collections import deque
 
-    context = _pool_context()
     queue, alone = deque(students), deque()
     while queue or alone:
         batch, width = (queue, jobs) if queue else (alone, 1)

@@ -6,7 +6,6 @@ kernel manager and nbclient see an ordinary kernel: same connection file, signal
 """
 from __future__ import annotations
 
-import asyncio
 import os
 import shutil
 import sys
@@ -16,7 +15,7 @@ from jupyter_client.manager import AsyncKernelManager
 from jupyter_client.provisioning.local_provisioner import LocalProvisioner
 from nbgrader.preprocessors import Execute
 
-from diffrn.grading.zygote import ForkedProcess, fork
+from diffrn.grading.zygote import fork
 
 
 def _is_this_python_kernel(cmd: list[str]) -> bool:
@@ -37,14 +36,6 @@ class ForkProvisioner(LocalProvisioner):
         self.pid = self.pgid = self.process.pid
         self.cwd = cwd
         return self.connection_info
-
-    async def wait(self):
-        if not isinstance(self.process, ForkedProcess):
-            return await super().wait()
-        while await self.poll() is None:
-            await asyncio.sleep(0.02)
-        code, self.process = self.process.returncode, None
-        return code
 
 
 class ForkingKernelManager(AsyncKernelManager):

@@ -1,8 +1,10 @@
 """Run a student's code in a throw-away process and record its answers as plain data.
 
-``python -m diffrn.grading.sandbox REQUEST RESULT`` reads a JSON request (the student's code
-cells, the checks module, and which exercise parts to collect), executes the code, calls the
-student's functions on each case and writes the described answers to RESULT as JSON.
+:func:`main` reads a JSON request (the student's code cells, the checks module, and which
+exercise parts to collect), executes the code, calls the student's functions on each case
+and writes the described answers to RESULT as JSON. The grader runs it in a confined fork of
+its zygote (:mod:`diffrn.grading.zygote`); ``python -m diffrn.grading.sandbox REQUEST RESULT``
+runs it by hand, for debugging.
 
 This process is the student's: their code may patch numpy, builtins or the checks here. It
 can only change the answers it reports, which the student controls anyway. The verdicts are

@@ -194,8 +194,9 @@ def _become(request: dict) -> None:
     scratch = request["scratch"]
     os.environ.update(TMPDIR=scratch, IPYTHONDIR=os.path.join(scratch, "ipython"),
                       MPLCONFIGDIR=os.path.join(scratch, "matplotlib"))
-    connection_files = request["argv"][request["argv"].index("-f") + 1:][:1] if "-f" in request.get("argv", []) else []
-    confine(writable=[request["cwd"], scratch], readable_files=connection_files)
+    argv = request.get("argv", [])
+    connection_file = [argv[argv.index("-f") + 1]] if "-f" in argv else []
+    confine(writable=[request["cwd"], scratch], readable_files=connection_file)
     # A fork copies numpy's global random state (Python's `random` reseeds itself after a fork):
     # give each child fresh entropy, as a newly started kernel would have.
     import numpy
@@ -206,7 +207,7 @@ def _become(request: dict) -> None:
 
         # Without a parent handle the kernel prints a console banner meant for `ipython kernel`.
         # Its history would go to a file outside the confined folders: keep it in memory.
-        argv = [*request["argv"], f"--IPKernelApp.parent_handle={os.getppid()}"]
+        argv = [*argv, f"--IPKernelApp.parent_handle={os.getppid()}"]
         if not any(a.startswith("--HistoryManager.hist_file") for a in argv):
             argv.append("--HistoryManager.hist_file=:memory:")
         sys.argv = ["ipykernel_launcher", *argv]
