@@ -300,12 +300,15 @@ class Exercise:
         hidden: ``hidden(rng)`` -> random cases drawn per student (see :mod:`.seeding`).
         hard: ``hard(rng)`` -> optional hard cases (overflow, ill-conditioning) graded in a
             test cell of their own, so failing only them costs less.
+        points: what the function's graded test cells are worth in the notebook, shown in
+            the student's summary table (a test keeps it equal to the notebook's metadata).
     """
 
     name: str
     visible: Callable[[], list]
     hidden: Callable[[np.random.Generator], list]
     hard: Callable[[np.random.Generator], list] | None = None
+    points: float = 0
 
     def cases(self, part: str, rng: np.random.Generator | None = None) -> list:
         if part == "visible":
@@ -343,9 +346,64 @@ class ProblemSet:
     def __dir__(self):
         return list(self.exercises)
 
+    def summary(self, namespace: dict) -> list[tuple[str, str, float]]:
+        """Print where the student stands: each function, its visible checks, its points.
+
+        ``namespace`` is the notebook's ``globals()``. Every function found there is run on its
+        visible cases again (their output is not repeated); nothing here raises, so the table
+        appears even when every function is still a stub. Returns the rows
+        ``(function, status, points)`` for tests.
+        """
+        rows = []
+        for exercise in self.exercises.values():
+            function = namespace.get(exercise.name)
+            if function is None:
+                status = "not defined: run its cell"
+            elif not callable(function):
+                status = f"not a function (a {type(function).__name__})"
+            else:
+                status = _visible_status(exercise, function)
+            rows.append((exercise.name, status, exercise.points))
+        print(_summary_table(self.assignment, rows))
+        return rows
+
+
+def _visible_status(exercise: Exercise, function: Callable) -> str:
+    """"passed", or "failed: <the first line of the diagnosis>"; never raises."""
+    import contextlib
+    import io
+
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            run_cases(function, exercise.visible(), exercise.name)
+    except CheckFailure as failure:
+        if "raised NotImplementedError" in str(failure):
+            return "not started (still raises NotImplementedError)"
+        return "failed: " + str(failure).splitlines()[0][:200]
+    except Exception as error:  # a check helper tripped over a very odd answer: still a table row
+        return f"failed: {type(error).__name__}: {error}"[:160]
+    return "passed"
+
+
+def _summary_table(assignment: str, rows: Sequence[tuple[str, str, float]]) -> str:
+    width = max(len("function"), *(len(name) for name, _, _ in rows))
+    lines = [f"{assignment}: where you stand on the visible checks", "",
+             f"{'function':<{width}}  {'points':>6}  visible checks",
+             f"{'-' * width}  {'-' * 6}  {'-' * 14}"]
+    for name, status, points in rows:
+        lines.append(f"{name:<{width}}  {points:>6g}  {status}")
+    passed = sum(status == "passed" for _, status, _ in rows)
+    lines += ["",
+              f"{passed} of {len(rows)} functions pass their visible checks. When graded, each is also "
+              "tested on random cases drawn for you, and the written answer is read by a person.",
+              f"To hand in: save this notebook (keep its name, {assignment}.ipynb) and submit it as your "
+              "instructor asks (LMS upload, or the Assignments tab / `nbgrader submit` on a JupyterHub). "
+              "In JupyterLite, download it first (File > Download): it only lives in your browser."]
+    return "\n".join(lines)
+
 
 # --------------------------------------------------------------------------------------------
-# Helpers added for problem sets 2-6 (nothing above depends on them)
+# Judging helpers shared by several problem sets
 # --------------------------------------------------------------------------------------------
 def _worst_entry(found: np.ndarray, expected: np.ndarray) -> tuple[str, float, float]:
     """Where ``found`` is furthest from ``expected``: (" at index (i, j)", expected, found)."""
