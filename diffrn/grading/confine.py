@@ -48,11 +48,46 @@ def readable_roots() -> list[str]:
     return sorted(roots)
 
 
-def confine(writable: list[str], readable_files: list[str] = ()) -> bool:
+def answer_roots(packages: tuple[str, ...] = ("numpy",)) -> list[str]:
+    """What a re-check may read: the standard library, ``packages`` and the course's checks.
+
+    Narrower than :func:`readable_roots`: no other installed package and no other part of
+    ``diffrn`` (its engine computes derivatives), because answers may use numpy and the
+    standard library only. Modules the process loaded before are forgotten by the sandbox's
+    import guard; this makes their files unreadable too.
+    """
+    import importlib.util
+    import sysconfig
+
+    import diffrn
+
+    roots = set()
+    for key in ("stdlib", "platstdlib"):
+        folder = Path(sysconfig.get_paths()[key])
+        if folder.is_dir():
+            # Each entry but site-packages: a Landlock rule covers everything below its folder.
+            roots.update(str(entry) for entry in folder.iterdir() if entry.name != "site-packages")
+    for package in packages:
+        spec = importlib.util.find_spec(package)
+        if spec and spec.submodule_search_locations:
+            for location in spec.submodule_search_locations:
+                roots.add(location)
+                libs = Path(location).with_name(Path(location).name + ".libs")  # bundled shared libraries
+                if libs.is_dir():
+                    roots.add(str(libs))
+    package_root = Path(diffrn.__file__).resolve().parent
+    roots.update([str(package_root / "checks"), str(package_root / "__init__.py")])
+    roots.update(p for p in SYSTEM if os.path.isdir(p))
+    return sorted(r for r in roots if os.path.exists(r))
+
+
+def confine(writable: list[str], readable_files: list[str] = (), answers_only: bool = False) -> bool:
     """Restrict this process (and its future children) as described above; False if unavailable.
 
     ``writable`` folders get every right; ``readable_files`` (such as a kernel's connection
-    file) may be read. Call it while the process has a single thread.
+    file) may be read. With ``answers_only`` the process may read only what an answer may use
+    (:func:`answer_roots`) instead of every installed package. Call it while the process has a
+    single thread.
     """
     if not available():
         return False
@@ -60,7 +95,9 @@ def confine(writable: list[str], readable_files: list[str] = ()) -> bool:
 
     read = FSAccess.EXECUTE | FSAccess.READ_FILE | FSAccess.READ_DIR
     ruleset = Ruleset()
-    ruleset.allow(*readable_roots(), rules=read)
+    for root in (answer_roots() if answers_only else readable_roots()):
+        # A single file (diffrn/__init__.py) cannot take directory rights.
+        ruleset.allow(root, rules=read if os.path.isdir(root) else FSAccess.READ_FILE | FSAccess.EXECUTE)
     devices = read | FSAccess.WRITE_FILE  # /dev/null, /dev/shm, /proc/self/...
     ruleset.allow(*(p for p in DEVICES if os.path.isdir(p)), rules=devices & ruleset.restrict_rules)
     for path in readable_files:

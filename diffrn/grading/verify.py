@@ -32,10 +32,12 @@ SUSPICIOUS = [
     (re.compile(r"\bsetattr\s*\("), "uses setattr (possible monkeypatching)"),
     (re.compile(r"\bbuiltins\b|__builtins__"), "touches builtins"),
     (re.compile(r"\bsys\.modules\b"), "edits sys.modules"),
+    (re.compile(r"\bmeta_path\b|\bpath_hooks\b"), "changes how modules are imported"),
     (re.compile(r"def\s+__(eq|ne|bool|array|float|array_ufunc|array_function)__"), "defines a comparison/array dunder"),
     (re.compile(r"diffrn\.(checks|grading)|from\s+diffrn\s+import\s+(checks|grading)"), "imports the grading code"),
     (re.compile(r"\b(gradebook|autograder|solutions/|source/)"), "refers to instructor files"),
     (re.compile(r"\b(exec|eval|compile|__import__)\s*\("), "runs dynamically built code"),
+    (re.compile(r"\bimportlib\b"), "imports modules by name at run time"),
     (re.compile(r"\b(ctypes|gc\.get_objects|inspect\.stack|sys\._getframe)"), "inspects or patches the interpreter"),
     (re.compile(r"\bos\._exit\b|\bsys\.exit\b|\bsignal\.signal\b"), "exits the kernel or catches signals"),
 ]
@@ -70,24 +72,53 @@ def plan_tests(source_notebook) -> tuple[str | None, dict[str, TestPlan]]:
     return module, plans
 
 
+SUMMARY_CALL = re.compile(r"^\s*check\.summary\(")
+
+
 def student_cells(notebook) -> list[str]:
-    """The code the student's functions depend on: every code cell that is not a test."""
+    """The code the student's functions depend on: every code cell that is not a test.
+
+    The closing summary cell (``check.summary(globals())``) only re-runs the visible checks
+    for the student's eyes, so the re-check leaves it out.
+    """
     cells = []
     for cell in notebook.cells:
         meta = cell.metadata.get("nbgrader", {})
-        if cell.cell_type == "code" and not (meta.get("grade") and not meta.get("solution")):
-            cells.append(cell.source)
+        if cell.cell_type != "code" or (meta.get("grade") and not meta.get("solution")):
+            continue
+        if meta.get("locked") and SUMMARY_CALL.match(cell.source):
+            continue
+        cells.append(cell.source)
     return cells
+
+
+IMPORT = re.compile(r"^\s*(?:from\s+([\w.]+)\s+import\b|import\s+([\w.]+(?:\s+as\s+\w+)?(?:\s*,\s*[\w.]+(?:\s+as\s+\w+)?)*))")
+
+
+def imported_modules(line: str) -> list[str]:
+    """The modules an ``import`` or ``from ... import`` line names (empty for any other line)."""
+    found = IMPORT.match(line)
+    if not found:
+        return []
+    if found.group(1):
+        return [found.group(1)]
+    return [part.split()[0] for part in found.group(2).split(",")]
 
 
 def scan(notebook) -> list[str]:
     """Lines of student code that deserve a human look, with the reason."""
+    from diffrn.grading.sandbox import allowed_module
+
     flags = []
     for cell in notebook.cells:
         meta = cell.metadata.get("nbgrader", {})
         if cell.cell_type != "code" or meta.get("locked"):
             continue
         for number, line in enumerate(cell.source.splitlines(), 1):
+            refused = [name for name in imported_modules(line) if not allowed_module(name)]
+            if refused:
+                flags.append(f"imports {', '.join(refused)} (answers may use numpy and the standard library only; "
+                             f"the function in this cell earns nothing): `{line.strip()[:100]}`")
             for pattern, reason in SUSPICIOUS:
                 if pattern.search(line):
                     flags.append(f"{reason}: `{line.strip()[:100]}`")
@@ -154,8 +185,13 @@ def _verify_group(module, plans, cells, student, timeout, memory_bytes):
     for task, outcome in zip(tasks, outcomes):
         if not verdicts[task["grade_id"]][0]:
             continue
+        refused = outcome.get("refused") or []
+        if refused:
+            verdicts[task["grade_id"]] = (False, f"`{task['function']}` imports {', '.join(refused)}, but answers may "
+                                                 "use numpy and the standard library only, so it earns nothing")
+            continue
         if outcome.get("missing"):
-            verdicts[task["grade_id"]] = (False, f"`{task['function']}` is not defined")
+            verdicts[task["grade_id"]] = (False, f"`{task['function']}` is not defined" + _refused_note(outcome))
             continue
         exercise = checks.exercises[task["exercise"]]
         rng = (None if task["part"] == "visible"
@@ -170,7 +206,16 @@ def _verify_group(module, plans, cells, student, timeout, memory_bytes):
                 judge_collected(case, {"answer": answer, "error": str(record["error"] or ""),
                                        "modified": None if modified is None else int(modified)})
         except CheckFailure as failure:
-            verdicts[task["grade_id"]] = (False, str(failure))
+            verdicts[task["grade_id"]] = (False, str(failure) + _refused_note(outcome))
         except Exception as error:  # malformed answers: the student's process sent nonsense
             verdicts[task["grade_id"]] = (False, f"unreadable answer ({type(error).__name__})")
     return verdicts, True
+
+
+def _refused_note(outcome: dict) -> str:
+    """Why a function may have failed only here: the notebook imports what answers may not use."""
+    elsewhere = outcome.get("refused_anywhere") or []
+    if not elsewhere:
+        return ""
+    return (f" (the notebook imports {', '.join(elsewhere)}, which the grader does not load: answers may use "
+            "numpy and the standard library only)")

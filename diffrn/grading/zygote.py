@@ -25,12 +25,13 @@ import tempfile
 import threading
 import time
 from multiprocessing.connection import Connection
+from pathlib import Path
 
 # What a kernel that grades a problem set imports; loaded once, in the zygote.
 PRELOAD = [
     "ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell", "ipykernel.debugger", "IPython.core.completer",
-    "numpy", "diffrn.checks.ps1", "diffrn.checks.ps2", "diffrn.checks.ps3", "diffrn.checks.ps4",
-    "diffrn.checks.ps5", "diffrn.checks.ps6", "diffrn.grading.sandbox", "diffrn.grading.confine", "landlock",
+    "numpy", *(f"diffrn.checks.{path.stem}" for path in sorted(Path(__file__).resolve().parents[1].glob("checks/ps*.py"))),
+    "diffrn.grading.sandbox", "diffrn.grading.confine", "landlock",
 ]
 
 
@@ -196,7 +197,8 @@ def _become(request: dict) -> None:
                       MPLCONFIGDIR=os.path.join(scratch, "matplotlib"))
     argv = request.get("argv", [])
     connection_file = [argv[argv.index("-f") + 1]] if "-f" in argv else []
-    confine(writable=[request["cwd"], scratch], readable_files=connection_file)
+    confine(writable=[request["cwd"], scratch], readable_files=connection_file,
+            answers_only=request["kind"] == "sandbox")
     # A fork copies numpy's global random state (Python's `random` reseeds itself after a fork):
     # give each child fresh entropy, as a newly started kernel would have.
     import numpy
