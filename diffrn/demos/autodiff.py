@@ -5,6 +5,9 @@
 * :func:`plot_mode_costs` compares, for a chain of dense layers from R^n to R^m, the multiplies
   needed to build the Jacobian with JVPs (forward mode) or VJPs (reverse mode), and the times
   the tensor engine measures for ``jacobian(mode="forward")`` and ``jacobian(mode="reverse")``.
+* :func:`plot_gradient_flow` shows vanishing and exploding gradients in a deep tanh or linear
+  chain: the singular values of the product J_l ... J_1 of its layer Jacobians, and the norm of a
+  gradient pulled back from the output, layer by layer.
 """
 from __future__ import annotations
 
@@ -197,7 +200,26 @@ def backprop_demo():
     """Step through the backward pass of the example graph."""
     steps = list(range(backprop_step_count() + 1))
     return interactive_demo(plot_backprop_step, [Control("step", steps, "backward step", default=0, fmt="{:d}")],
-                            update=update_backprop_step)
+                            update=update_backprop_step, alt=backprop_step_alt)
+
+
+def backprop_step_alt(step: int = 0, x1: float = 2.0, x2: float = 0.5) -> str:
+    """Alt text of one frame of :func:`backprop_demo`: the step, the rule applied, the adjoints known."""
+    output = example_graph(x1, x2)
+    processed, terms = run_backprop_steps(output, step)
+    last = backprop_step_count(x1, x2)
+    graph = ("Graph of f = log x1 + x1 x2 - tanh x2 with inputs x1, x2, nodes v1 = log x1, v2 = x1 x2, "
+             f"v3 = tanh x2, v4 = v1 + v2 and output f = v4 - v3 = {output.data:.3f}. ")
+    if processed is None:
+        return graph + f"Step 0 of {last}: the forward pass only; no adjoints yet."
+    known = "; ".join(f"adjoint of {NAMES[v.label].replace('_', '')} = " + " + ".join(f"{t:.3f}" for t in terms[v])
+                      for v in output.topological_order() if terms[v])
+    if step == 1:
+        return graph + f"Step 1 of {last}: the output's adjoint is seeded with 1. Known: {known}."
+    inputs = " and ".join(NAMES[v.label].replace("_", "") for v in processed._prev)
+    name = NAMES[processed.label].replace("_", "")
+    return (graph + f"Step {step} of {last}: node {name} ({processed._op}) sends its adjoint to {inputs}. "
+            f"Known: {known}.")
 
 
 # ----- forward versus reverse mode: counts and timings ------------------------------------------
@@ -329,4 +351,151 @@ def mode_costs_demo():
     return interactive_demo(plot_mode_costs, [
         Control("n", list(COST_NS), r"inputs \(n\)", default=16, fmt="{:d}"),
         Control("m", list(COST_MS), r"outputs \(m\)", default=16, fmt="{:d}"),
-    ], update=update_mode_costs)
+    ], update=update_mode_costs, alt=mode_costs_alt)
+
+
+def mode_costs_alt(n: int = 16, m: int = 16, width: int = 32, depth: int = 3) -> str:
+    """Alt text of one frame of :func:`mode_costs_demo`: the counts and the measured times."""
+    counts = chain_multiply_counts(n, m, width, depth)
+    times = measured_jacobian_times(width=width, depth=depth)
+    i, j = COST_NS.index(n), COST_MS.index(m)
+    forward, reverse = 1e3 * times["forward"][i, j], 1e3 * times["reverse"][i, j]
+    return (f"Jacobian of a {depth}-layer chain from R^{n} to R^{m}. Left, bars on a log scale: evaluating f once "
+            f"takes {counts['evaluate']:,} multiplies, forward mode ({n} JVPs) {counts['forward']:,}, reverse mode "
+            f"({m} VJPs) {counts['reverse']:,}. Right: measured time of jacobian against the number of outputs m for "
+            f"n = {n}; at m = {m} forward mode took {forward:.2g} ms and reverse mode {reverse:.2g} ms.")
+
+
+# ----- vanishing and exploding gradients: products of Jacobians ---------------------------------
+
+GRADIENT_DEPTHS = (10, 20, 40)
+GRADIENT_SCALES = (0.5, 0.9, 1.0, 1.5, 3.0)
+GRADIENT_ACTIVATIONS = ("tanh", "linear")
+# Singular values of a product computed in float64 below this fraction of the largest one are
+# rounding noise (the product was formed by multiplying matrices), so they are not drawn.
+RELIABLE_FRACTION = 1e-13
+
+
+def deep_chain(depth: int, scale: float, activation: str = "tanh", width: int = 8, seed: int = 0):
+    """Weights and input of a deep chain h_l = phi(W_l h_{l-1}), l = 1..depth, all of width ``width``.
+
+    Entries of W_l are normal with standard deviation scale / sqrt(width), so that ``scale = 1``
+    keeps the length of a random vector about the same through one linear layer.
+
+    Returns:
+        ``(weights, x)``: a list of ``depth`` (width, width) matrices and the input h_0.
+    """
+    if activation not in GRADIENT_ACTIVATIONS:
+        raise ValueError(f"activation must be one of {GRADIENT_ACTIVATIONS}, not {activation!r}")
+    rng = np.random.default_rng(seed)
+    weights = [scale * rng.standard_normal((width, width)) / np.sqrt(width) for _ in range(depth)]
+    return weights, rng.standard_normal(width)
+
+
+def chain_function(weights, activation: str = "tanh"):
+    """The chain of :func:`deep_chain` as an ``anp`` function h_0 -> h_depth (for the engine)."""
+    def chain(h):
+        for W in weights:
+            h = W @ h
+            if activation == "tanh":
+                h = anp.tanh(h)
+        return h
+    return chain
+
+
+def layer_jacobians(weights, x, activation: str = "tanh") -> list[np.ndarray]:
+    """The Jacobians J_l = diag(phi'(W_l h_{l-1})) W_l of each layer along the forward pass from ``x``."""
+    jacobians, h = [], np.asarray(x, dtype=float)
+    for W in weights:
+        h = W @ h
+        if activation == "tanh":
+            h = np.tanh(h)
+            jacobians.append((1 - h ** 2)[:, None] * W)
+        else:
+            jacobians.append(W)
+    return jacobians
+
+
+def product_singular_values(jacobians) -> list[np.ndarray]:
+    """Singular values (descending) of J_l ... J_2 J_1 for l = 1, ..., len(jacobians)."""
+    product, values = np.eye(jacobians[0].shape[1]), []
+    for J in jacobians:
+        product = J @ product
+        values.append(np.linalg.svd(product, compute_uv=False))
+    return values
+
+
+def backpropagated_norms(jacobians, u) -> np.ndarray:
+    """Norms of the adjoints ||d(u^T h_L)/d h_l|| for l = 0, ..., L: u pulled back one layer at a
+    time, u^T J_L, then u^T J_L J_{L-1}, ... (reverse mode, from the output end)."""
+    adjoint, norms = np.asarray(u, dtype=float), [np.linalg.norm(u)]
+    for J in reversed(jacobians):
+        adjoint = adjoint @ J
+        norms.append(np.linalg.norm(adjoint))
+    return np.array(norms[::-1])
+
+
+def gradient_flow(depth: int = 20, scale: float = 1.0, activation: str = "tanh", width: int = 8, seed: int = 0) -> dict:
+    """Everything :func:`plot_gradient_flow` draws, for one network.
+
+    Returns:
+        ``singular_values``: list over l = 1..depth of the singular values of J_l ... J_1;
+        ``norms``: array over l = 0..depth of ||d(u^T h_depth)/d h_l|| for a fixed unit vector u.
+    """
+    weights, x = deep_chain(depth, scale, activation, width, seed)
+    jacobians = layer_jacobians(weights, x, activation)
+    u = np.random.default_rng(seed + 1).standard_normal(width)
+    return {"singular_values": product_singular_values(jacobians),
+            "norms": backpropagated_norms(jacobians, u / np.linalg.norm(u))}
+
+
+def plot_gradient_flow(depth: int = 20, scale: float = 1.0, activation: str = "tanh", width: int = 8):
+    """Left: the singular values of J_l ... J_1 against l (log scale); right: the norm of the
+    gradient pulled back from the output to each layer."""
+    flow = gradient_flow(depth, scale, activation, width)
+    fig, (left, right) = figure(7.0, 3.4, ncols=2)
+    top = np.array([s[0] for s in flow["singular_values"]])
+    for l, values in enumerate(flow["singular_values"], start=1):
+        kept = values[values >= RELIABLE_FRACTION * values[0]]
+        left.plot([l] * len(kept), kept, "o", color="tab:blue", ms=2.5, alpha=0.6)
+    left.plot(range(1, depth + 1), top, "-", color="tab:blue", lw=1, label=r"$\sigma_{\max}$")
+    left.axhline(1.0, color="0.6", lw=0.8, ls=":")
+    left.set_yscale("log")
+    left.set_ylim(1e-26, 1e22)
+    left.set_xlim(0, max(GRADIENT_DEPTHS) + 1)
+    left.set_xlabel("layers multiplied, l")
+    left.set_ylabel(r"singular values of $J_l\cdots J_1$")
+    left.legend(fontsize=8, loc="upper left")
+    left.set_title(rf"{activation}, scale {scale:g}: $\sigma_{{\max}}$ = {top[-1]:.2g} at l = {depth}", fontsize=9)
+
+    norms = flow["norms"]
+    right.plot(range(depth + 1), norms, "o-", color="tab:orange", ms=3)
+    right.axhline(1.0, color="0.6", lw=0.8, ls=":")
+    right.set_yscale("log")
+    right.set_ylim(1e-26, 1e22)
+    right.set_xlim(-1, max(GRADIENT_DEPTHS) + 1)
+    right.set_xlabel("layer l (the output is l = depth)")
+    right.set_ylabel(r"$\|\partial L / \partial h_l\|$")
+    right.set_title(rf"gradient at the input: $\|\partial L/\partial h_0\|$ = {norms[0]:.2g}", fontsize=9)
+    for axis in (left.yaxis, right.yaxis):
+        axis.set_minor_locator(NullLocator())
+    return fig
+
+
+def gradient_flow_alt(depth: int = 20, scale: float = 1.0, activation: str = "tanh", width: int = 8) -> str:
+    """Alt text of one frame of :func:`gradient_flow_demo`: what the two panels show, with numbers."""
+    flow = gradient_flow(depth, scale, activation, width)
+    top, last = flow["singular_values"][0][0], flow["singular_values"][-1][0]
+    return (f"Deep {activation} chain of width {width}, {depth} layers, weight scale {scale:g}. Left: singular values "
+            f"of the product of the first l layer Jacobians on a log axis; the largest goes from {top:.2g} at "
+            f"l = 1 to {last:.2g} at l = {depth}. Right: the norm of the gradient of the output's projection, "
+            f"pulled back layer by layer from 1 at the output to {flow['norms'][0]:.2g} at the input.")
+
+
+def gradient_flow_demo():
+    """Depth, weight scale and activation of a deep chain: watch gradients vanish or explode."""
+    return interactive_demo(plot_gradient_flow, [
+        Control("depth", list(GRADIENT_DEPTHS), "depth", default=20, fmt="{:d}"),
+        Control("scale", list(GRADIENT_SCALES), "weight scale", default=1.0),
+        Control("activation", list(GRADIENT_ACTIVATIONS), "activation", default="tanh"),
+    ], alt=gradient_flow_alt)
