@@ -3,7 +3,7 @@
 Every function whose name ends in ``_demo`` in ``diffrn/demos/*.py`` is built in live mode
 (``DIFFRN_DEMO_MODE`` unset), as in a Jupyter kernel. Its first control is then moved
 ``CHANGES`` times, cycling over the control's values, and each ``control.value = v`` is timed
-until the demo's ``Image`` widget receives its new PNG (the observer does that synchronously,
+until the demo's picture widget receives its new PNG (the observer does that synchronously,
 so this is the latency the kernel adds before the browser gets the picture).
 
 Prints ``widget_update_ms[<demo>]: median <ms> p95 <ms> cpu_median <ms>`` per demo, and
@@ -62,9 +62,11 @@ def walk(widget):
 def first_control_and_image(demo):
     import ipywidgets as widgets
 
+    from diffrn.demos.core import PICTURE_CLASS
+
     controls = (widgets.IntSlider, widgets.FloatSlider, widgets.SelectionSlider, widgets.Dropdown)
     control = next(w for w in walk(demo) if isinstance(w, controls))
-    image = next(w for w in walk(demo) if isinstance(w, widgets.Image))
+    image = next(w for w in walk(demo) if isinstance(w, widgets.Image) or PICTURE_CLASS in getattr(w, "_dom_classes", ()))
     return control, image
 
 
@@ -103,8 +105,8 @@ def measure(demo, changes: int) -> tuple[list, list, int]:
 
 # ----- the way live demos were drawn before in-place updates (for --baseline) --------------------
 
-def baseline_interactive_demo(plot, controls, update=None, **fixed):
-    """A new figure and a full ``savefig`` on every change (``update`` is ignored)."""
+def baseline_interactive_demo(plot, controls, update=None, *, alt=None, **fixed):
+    """A new figure and a full ``savefig`` on every change (``update`` and ``alt`` are ignored)."""
     import ipywidgets as widgets
 
     from diffrn.demos import core

@@ -4,12 +4,20 @@ A demo is a plain function ``plot_something(**params) -> Figure`` plus the contr
 choose its parameters. :func:`interactive_demo` wires the two together:
 
 * In a live kernel (Jupyter, JupyterLite) it builds ordinary ipywidgets controls; every
-  change redraws the figure and shows it as a PNG in an ``Image`` widget.
+  change redraws the figure and shows it as a PNG.
 * When the book is built (``DIFFRN_DEMO_MODE=frames``, set by the Makefile), there is no
   kernel behind the page. The plot function is rendered once per combination of control
-  values, the frames are shipped as ``Image`` widgets inside nested ``Stack`` widgets, and
-  each control is ``jslink``-ed to the stacks' ``selected_index``. The browser switches
-  frames by itself, so moving a control changes the figure with no server at all.
+  values, the frames are shipped inside nested ``Stack`` widgets, and each control is
+  ``jslink``-ed to the stacks' ``selected_index``. The browser switches frames by itself, so
+  moving a control changes the figure with no server at all.
+
+Every picture is an ``<img>`` with real alt text, given by the demo's ``alt``: a sentence, or
+a function ``alt(**params) -> str`` that says what the frame for these parameters shows
+("Unit circle and its image under A + t·dA; t = 0.5, the ellipse's axes are 1.8 and 0.4"),
+never "Figure 1". ipywidgets' ``Image`` has no alt attribute (its view is a bare ``<img>``
+with a blob URL), so a picture is an ``HTML`` widget holding
+``<img alt="..." src="data:image/png;base64,...">``: the same bytes as an ``Image`` widget's
+saved state (both are base64 in the page), understood by every widget manager, live or static.
 
 Keep the number of frames small (about 30 per demo): each one is a PNG in the page.
 
@@ -41,8 +49,11 @@ updater every change calls ``plot`` again (with the first picture's layout).
 """
 from __future__ import annotations
 
+import base64
+import html
 import io
 import os
+import re
 import struct
 import zlib
 from dataclasses import dataclass
@@ -53,6 +64,8 @@ import numpy as np
 
 FRAMES_ENV = "DIFFRN_DEMO_MODE"
 FRAME_DPI = 72
+CSS_DPI = 72  # a figure inch is shown as 72 CSS pixels, whatever density its PNG has
+PICTURE_CLASS = "diffrn-picture"
 # zlib level of live PNGs: level 1 compresses a frame several times faster than the default 6,
 # and the file is only about 20% larger (plots are mostly flat colour).
 LIVE_PNG_COMPRESSION = 1
@@ -122,6 +135,73 @@ def figure_png(fig, dpi: int = FRAME_DPI, compress_level: int | None = None) -> 
     return buffer.getvalue()
 
 
+def picture_html(png: bytes, alt: str, dpi: float = FRAME_DPI) -> str:
+    """The ``<img>`` element that shows ``png`` with ``alt`` as its alt text.
+
+    Its CSS size is the figure's size at 72 pixels per inch, whatever ``dpi`` it was rendered
+    at, so a frame drawn at twice that density is sharp on high-density screens and no larger
+    on the page; it shrinks with a narrow column and keeps its aspect ratio.
+    """
+    width, height = struct.unpack(">II", png[16:24])
+    scale = dpi / CSS_DPI
+    return (f'<img class="diffrn-picture" alt="{html.escape(alt, quote=True)}" '
+            f'width="{round(width / scale)}" height="{round(height / scale)}" '
+            f'style="display:block;max-width:100%;height:auto" '
+            f'src="data:image/png;base64,{base64.b64encode(png).decode("ascii")}">')
+
+
+def _picture_widget(value: str, widgets):
+    view = widgets.HTML(value=value, layout=widgets.Layout(max_width="100%"))
+    view.add_class(PICTURE_CLASS)  # how pictures() tells a picture from a label
+    return view
+
+
+_SRC = re.compile(r'src="data:image/png;base64,([A-Za-z0-9+/=]*)"')
+_ALT = re.compile(r'alt="([^"]*)"')
+
+
+def picture_png(widget) -> bytes:
+    """The PNG bytes shown by a demo's picture widget (for tests and benchmarks)."""
+    match = _SRC.search(widget.value)
+    if match is None:
+        raise ValueError("this widget shows no PNG picture")
+    return base64.b64decode(match.group(1))
+
+
+def picture_alt(widget) -> str:
+    """The alt text of a demo's picture widget, as a screen reader reads it."""
+    match = _ALT.search(widget.value)
+    if match is None:
+        raise ValueError("this widget's picture has no alt text")
+    return html.unescape(match.group(1))
+
+
+def pictures(widget) -> list:
+    """Every picture widget inside a demo (one per frame on the static site, one live)."""
+    if PICTURE_CLASS in getattr(widget, "_dom_classes", ()):
+        return [widget]
+    return [found for child in getattr(widget, "children", ()) for found in pictures(child)]
+
+
+def alt_text(alt, plot: Callable[..., Any], params: dict) -> str:
+    """The alt text of the frame drawn by ``plot(**params)``: ``alt`` itself, or
+    ``alt(**params)``; without ``alt``, the first line of ``plot``'s docstring and the values."""
+    if alt is None:
+        summary = (plot.__doc__ or plot.__name__).strip().splitlines()[0].rstrip(".")
+        values = ", ".join(f"{name} = {_plain(value)}" for name, value in params.items())
+        text = f"{summary} ({values})" if values else summary
+    else:
+        text = alt(**params) if callable(alt) else alt
+    if not isinstance(text, str) or not text.strip():
+        raise ValueError(f"alt text of {plot.__name__} must be a non-empty string describing the picture, "
+                         f"got {text!r} for {params}")
+    return " ".join(text.split())
+
+
+def _plain(value) -> str:
+    return f"{value:.3g}" if isinstance(value, (float, np.floating)) else str(value)
+
+
 def set_suptitle(fig, text: str, **kwargs):
     """Set the title of the whole figure (``fig.suptitle``) so that updaters can change it.
 
@@ -137,7 +217,8 @@ def set_suptitle(fig, text: str, **kwargs):
 
 
 def interactive_demo(plot: Callable[..., Any], controls: Sequence[Control],
-                     update: Callable[..., Any] | None = None, **fixed):
+                     update: Callable[..., Any] | None = None, *, alt: str | Callable[..., str] | None = None,
+                     **fixed):
     """Wire ``plot(**params)`` to ``controls``; returns a widget to display.
 
     Args:
@@ -146,6 +227,12 @@ def interactive_demo(plot: Callable[..., Any], controls: Sequence[Control],
         update: optional ``update(fig, **params)`` for live mode: changes the moving artists
             of a figure made by ``plot`` and returns them (see the module docstring). The
             static site always uses ``plot``.
+        alt: what the picture shows, for readers who cannot see it: a string, or
+            ``alt(**params) -> str`` called with the same parameters as ``plot`` (the fixed
+            ones too) so each frame says what it shows (values, what changed). It becomes the
+            ``alt`` attribute of every frame and of the live picture. Without it, the first
+            line of ``plot``'s docstring and the parameter values are used; every demo of
+            the course passes its own.
         fixed: parameters passed to every call unchanged.
     """
     import ipywidgets as widgets
@@ -154,15 +241,16 @@ def interactive_demo(plot: Callable[..., Any], controls: Sequence[Control],
     if len(set(names)) != len(names):
         raise ValueError(f"two controls set the same parameter: {names}")
     if frames_mode():
-        return _frames_demo(plot, list(controls), fixed, widgets)
-    return _live_demo(LiveFigure(plot, update, fixed), list(controls), widgets)
+        return _frames_demo(plot, list(controls), fixed, widgets, alt)
+    describe = lambda params: alt_text(alt, plot, {**fixed, **params})  # noqa: E731
+    return _live_demo(LiveFigure(plot, update, fixed), list(controls), widgets, describe)
 
 
 def _label_widget(control, widgets):
     return widgets.HTMLMath(value=control.label or control.name)
 
 
-def _frames_demo(plot, controls, fixed, widgets):
+def _frames_demo(plot, controls, fixed, widgets, alt=None):
     sliders = [
         widgets.SelectionSlider(
             options=[(c.text(v), i) for i, v in enumerate(c.values)],
@@ -178,7 +266,7 @@ def _frames_demo(plot, controls, fixed, widgets):
         if level == len(controls):
             params = {c.name: c.values[i] for c, i in zip(controls, chosen)}
             fig = plot(**fixed, **params)
-            return widgets.Image(value=figure_png(fig), format="png", layout=widgets.Layout(max_width="100%"))
+            return _picture_widget(picture_html(figure_png(fig), alt_text(alt, plot, {**fixed, **params})), widgets)
         control = controls[level]
         children = [build(level + 1, chosen + (i,)) for i in range(len(control.values))]
         stack = widgets.Stack(children=children, selected_index=control.start_index)
@@ -190,17 +278,21 @@ def _frames_demo(plot, controls, fixed, widgets):
     return widgets.VBox([*rows, view], layout=widgets.Layout(width="100%"))
 
 
-def _live_demo(live_figure, controls, widgets):
+def _live_demo(live_figure, controls, widgets, describe):
     inputs = {c.name: _live_control(c, widgets) for c in controls}
-    view = widgets.Image(format="png", layout=widgets.Layout(max_width="100%"))
+
+    def picture():
+        # The same <img> as a static frame: what the reader sees (and hears) live matches the site.
+        params = {name: control.value for name, control in inputs.items()}
+        return picture_html(live_figure.png(params), describe(params), FRAME_DPI)
+
+    view = _picture_widget(picture(), widgets)
 
     def redraw(change=None):
-        # A PNG in an Image widget, like the static frames: what the reader sees live matches the site.
-        view.value = live_figure.png({name: control.value for name, control in inputs.items()})
+        view.value = picture()
 
     for control in inputs.values():
         control.observe(redraw, names="value")
-    redraw()
     rows = [widgets.HBox([_label_widget(c, widgets), inputs[c.name]]) for c in controls]
     return widgets.VBox([*rows, view])
 
@@ -335,4 +427,4 @@ def frame_count(controls: Sequence[Control]) -> int:
 
 
 __all__ = ["Control", "interactive_demo", "figure", "figure_png", "frames_mode", "frame_count", "LiveFigure",
-           "set_suptitle"]
+           "set_suptitle", "picture_html", "picture_png", "picture_alt", "pictures", "alt_text"]

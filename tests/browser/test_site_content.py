@@ -45,6 +45,9 @@ def _demo_weights(page_html: str) -> list[float]:
     def weight(model_id: str) -> int:
         model = models[model_id]
         total = sum(len(buffer["data"]) * 3 // 4 for buffer in model.get("buffers", []))
+        # A frame is an HTML widget holding <img alt=... src="data:image/png;base64,...">.
+        pictures = re.findall(r'base64,([A-Za-z0-9+/=]+)', model["state"].get("value", "") if model["model_name"] == "HTMLModel" else "")
+        total += sum(len(data) * 3 // 4 for data in pictures)
         children = model["state"].get("children") or []
         return total + sum(weight(child.removeprefix("IPY_MODEL_")) for child in children)
 

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from diffrn.demos.core import Control, figure, figure_png, frame_count, interactive_demo, set_suptitle
+from diffrn.demos.core import (Control, figure, figure_png, frame_count, interactive_demo, picture_alt, picture_png,
+                               pictures, set_suptitle)
 
 calls = []
 
@@ -24,9 +25,7 @@ CONTROLS = [Control("slope", np.linspace(-1, 1, 3), r"\(a\)"), Control("offset",
 
 
 def _images(widget):
-    if isinstance(widget, widgets.Image):
-        return [widget]
-    return [image for child in getattr(widget, "children", ()) for image in _images(child)]
+    return pictures(widget)
 
 
 def test_frames_mode_renders_every_combination_once_and_links_the_sliders(monkeypatch):
@@ -36,7 +35,7 @@ def test_frames_mode_renders_every_combination_once_and_links_the_sliders(monkey
     assert len(calls) == frame_count(CONTROLS) == 6
     assert sorted(calls) == sorted((s, o) for s in np.linspace(-1, 1, 3) for o in (0.0, 1.0))
     images = _images(demo)
-    assert len(images) == 6 and all(bytes(image.value).startswith(b"\x89PNG") for image in images)
+    assert len(images) == 6 and all(picture_png(image).startswith(b"\x89PNG") for image in images)
     sliders = [w for row in demo.children[:2] for w in row.children if isinstance(w, widgets.SelectionSlider)]
     assert [s.index for s in sliders] == [1, 1], "sliders start at the middle value when no default is given"
     assert demo.children[-1].selected_index == 1
@@ -96,7 +95,7 @@ def test_live_mode_with_an_updater_builds_the_figure_once_and_shows_what_plot_dr
     phase, image = demo.children[0].children[1], _images(demo)[0]
     for value in (0.0, 2.5, 1.0):
         phase.value = value
-        np.testing.assert_array_equal(_pixels(image.value), _pixels(figure_png(plot_wave(value))))
+        np.testing.assert_array_equal(_pixels(picture_png(image)), _pixels(figure_png(plot_wave(value))))
     assert wave_calls["plot"] == 1 + 3, "live mode called plot once; the other calls are the comparisons"
     assert wave_calls["update"] >= 3
 
@@ -113,7 +112,7 @@ def test_live_mode_without_an_updater_shows_what_plot_draws(monkeypatch):
     demo = interactive_demo(plot_wave, [Control("phase", np.linspace(0.0, 3.0, 7))])
     phase, image = demo.children[0].children[1], _images(demo)[0]
     phase.value = 2.0
-    np.testing.assert_array_equal(_pixels(image.value), _pixels(figure_png(plot_wave(2.0))))
+    np.testing.assert_array_equal(_pixels(picture_png(image)), _pixels(figure_png(plot_wave(2.0))))
 
 
 GRID = np.meshgrid(np.linspace(-1.0, 1.0, 30), np.linspace(-1.0, 1.0, 30))
@@ -141,6 +140,53 @@ def test_live_updates_may_replace_artists_and_keep_the_title_in_place(monkeypatc
     tilt, image = demo.children[0].children[1], _images(demo)[0]
     for value in (1.0, 0.0):
         tilt.value = value
-        live, frame = _pixels(image.value), _pixels(figure_png(plot_levels(value)))
+        live, frame = _pixels(picture_png(image)), _pixels(figure_png(plot_levels(value)))
         # A few antialiased pixels where the level sets meet the tick marks may differ.
         assert live.shape == frame.shape and np.mean(np.any(live != frame, axis=-1)) < 1e-3
+
+
+# ----- alt text ---------------------------------------------------------------------------------
+
+def _line_alt(slope=1.0, offset=0.0):
+    return f"Line through (0, {offset:g}) with slope {slope:g} & <no> markup"
+
+
+def test_every_frame_carries_its_own_alt_text(monkeypatch):
+    monkeypatch.setenv("DIFFRN_DEMO_MODE", "frames")
+    demo = interactive_demo(plot_line, CONTROLS, alt=_line_alt)
+    alts = [picture_alt(image) for image in _images(demo)]
+    assert sorted(alts) == sorted(_line_alt(s, o) for s in np.linspace(-1, 1, 3) for o in (0.0, 1.0))
+    markup = _images(demo)[0].value
+    assert markup.startswith("<img ") and "&amp; &lt;no&gt;" in markup, "alt text is escaped inside the attribute"
+
+
+def test_live_picture_alt_text_follows_the_controls(monkeypatch):
+    monkeypatch.delenv("DIFFRN_DEMO_MODE", raising=False)
+    demo = interactive_demo(plot_line, CONTROLS, alt=_line_alt)
+    image = _images(demo)[0]
+    assert picture_alt(image) == _line_alt(0.0, 1.0)
+    demo.children[0].children[1].value = -1.0
+    assert picture_alt(image) == _line_alt(-1.0, 1.0)
+
+
+def test_a_fixed_alt_string_and_the_fallback(monkeypatch):
+    monkeypatch.setenv("DIFFRN_DEMO_MODE", "frames")
+    demo = interactive_demo(plot_wave, [Control("phase", [0.0, 1.0])], alt="A sine wave shifted left by the phase")
+    assert {picture_alt(i) for i in _images(demo)} == {"A sine wave shifted left by the phase"}
+    demo = interactive_demo(plot_wave, [Control("phase", [0.0, 1.0])])
+    assert picture_alt(_images(demo)[1]) == "plot_wave (phase = 1)", "without alt: the plot's name and its values"
+
+
+def test_empty_alt_text_is_refused(monkeypatch):
+    monkeypatch.setenv("DIFFRN_DEMO_MODE", "frames")
+    with pytest.raises(ValueError, match="non-empty string"):
+        interactive_demo(plot_line, CONTROLS, alt=lambda **params: "  ")
+
+
+def test_pictures_are_shown_at_css_size_whatever_their_density():
+    from diffrn.demos.core import picture_html
+
+    png = figure_png(plot_line(), dpi=144)
+    width, height = Image.open(io.BytesIO(png)).size
+    markup = picture_html(png, "A line", dpi=144)
+    assert f'width="{round(width / 2)}" height="{round(height / 2)}"' in markup
