@@ -193,9 +193,25 @@ def composition_controls():
     ]
 
 
+def composition_alt(x1: float = 0.5, radius: float = 0.2) -> str:
+    """Alt text of a :func:`plot_composition` frame, with the gap its title prints."""
+    gap = composition_curves(x1, radius)["gap"]
+    if gap < 0.02:
+        look = "the two closed curves are almost on top of each other"
+    elif gap < 0.1:
+        look = "the true image is a slightly bent ellipse close to the dashed one"
+    else:
+        look = "the true image is visibly bent away from the dashed ellipse"
+    return (f"Three panels. Left: a circle of radius {radius:g} around x = ({x1:.2f}, {COMPOSITION_X2:.1f}). "
+            f"Middle: its image under the bending map f, solid, beside its image under the matrix J_f(x), dashed. "
+            f"Right, magnified by 1/{radius:g}: the image under g after f, solid, and the ellipse made by the "
+            f"product J_g(f(x)) J_f(x), dashed; {look}, relative gap {gap:.1%}.")
+
+
 def composition_demo():
     """A circle through f then g, beside its image under J_g(f(x)) J_f(x)."""
-    return interactive_demo(plot_composition, composition_controls(), update=update_composition)
+    return interactive_demo(plot_composition, composition_controls(), update=update_composition,
+                            alt=composition_alt)
 
 
 # --- 2. a rate of change along a curve --------------------------------------------------------
@@ -304,9 +320,20 @@ def curve_controls():
     return [Control("t", CURVE_T_VALUES, r"\(t\)", default=CURVE_T_VALUES[4], fmt="{:.2f}")]
 
 
+def curve_rate_alt(t: float = 1.0) -> str:
+    """Alt text of a :func:`plot_curve_rate` frame, with the rates its title prints."""
+    chain, difference = curve_rates(t)
+    point = curve(t)
+    trend = "rising" if chain > 1e-9 else "falling" if chain < -1e-9 else "momentarily flat"
+    return (f"Left: contour lines of f = x1 squared + 2 x2 and the unit circle traced by (sin t, cos t), with the "
+            f"point at t = {t:.3f}, ({point[0]:.2f}, {point[1]:.2f}), its velocity arrow g'(t) and the gradient "
+            f"arrow of f. Right: f(g(t)) against t, {trend} at t = {t:.3f}, with its tangent line of slope "
+            f"grad f times g'(t) = {chain:+.4f}, matching the finite difference {difference:+.4f}.")
+
+
 def curve_demo():
     """Walk along (sin t, cos t) over the contours of x1^2 + 2 x2."""
-    return interactive_demo(plot_curve_rate, curve_controls(), update=update_curve_rate)
+    return interactive_demo(plot_curve_rate, curve_controls(), update=update_curve_rate, alt=curve_rate_alt)
 
 
 __all__ = [
@@ -315,10 +342,12 @@ __all__ = [
     "composition_curves",
     "composition_gap",
     "composition_controls",
+    "composition_alt",
     "composition_demo",
     "plot_curve_rate",
     "update_curve_rate",
     "curve_rates",
     "curve_controls",
+    "curve_rate_alt",
     "curve_demo",
 ]

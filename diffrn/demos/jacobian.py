@@ -183,6 +183,22 @@ def update_polar_zoom(fig: Figure, theta0_deg: float = 45.0, zoom: float = 1.0, 
     return [*ax_zoom.lines, ax_zoom.title, ax_zoom.get_legend(), patch, *ax_plane.lines, ax_plane.title]
 
 
+def polar_zoom_alt(theta0_deg: float = 45.0, zoom: float = 1.0, r0: float = ZOOM_RADIUS) -> str:
+    """Alt text of a :func:`plot_polar_zoom` frame: what it shows and the numbers in its titles."""
+    half_width = ZOOM_BASE_HALF_WIDTH / zoom
+    gap = linearization_gap(r0, np.deg2rad(theta0_deg), half_width)
+    if gap < 0.06:
+        look = "the curved image and the straight grid of the linearization nearly coincide"
+    elif gap < 0.3:
+        look = "the image of the grid bends slightly away from the straight linearization"
+    else:
+        look = "the image of the grid is clearly curved and far from the straight linearization"
+    return (f"Left: a square grid of half-width {half_width:.3g} around r = {r0:g}, theta = {theta0_deg:g} degrees, "
+            f"mapped by the polar map (purple) and by its Jacobian linearization (green dashed), rescaled by the "
+            f"half-width; {look}, largest gap divided by the half-width {gap:.3f}. Right: the small patch on the "
+            f"circle of radius {r0:g} in the x-y plane.")
+
+
 def polar_zoom_demo():
     """Zoom demo of the polar map: base angle x zoom, 5 x 6 = 30 frames."""
     return interactive_demo(
@@ -192,6 +208,7 @@ def polar_zoom_demo():
             Control("zoom", list(ZOOM_VALUES), "zoom", default=1),
         ],
         update=update_polar_zoom,
+        alt=polar_zoom_alt,
     )
 
 
@@ -322,12 +339,31 @@ def update_directional_derivative(fig: Figure, phi_deg: float = 0.0, point=SLOPE
     return [on_map["u"], on_map["u label"], *ax_map.lines, ax_map.title, marker]
 
 
+def directional_derivative_alt(phi_deg: float = 0.0, point=SLOPE_POINT) -> str:
+    """Alt text of a :func:`plot_directional_derivative` frame, with the numbers of its titles."""
+    point = np.asarray(point, dtype=np.float64)
+    slope, grad_norm = directional_slope(phi_deg, point)
+    grad = hill_gradient(point)
+    grad_angle = np.rad2deg(np.arctan2(grad[1], grad[0])) % 360
+    if abs(slope) > 0.97 * grad_norm:
+        trend = "steepest ascent, along the gradient" if slope > 0 else "steepest descent, against the gradient"
+    elif abs(slope) < 0.15 * grad_norm:
+        trend = "nearly flat, along the level curve"
+    else:
+        trend = "uphill" if slope > 0 else "downhill"
+    return (f"Left: filled contours of a hill with a unit arrow u at angle {phi_deg:g} degrees from the point "
+            f"({point[0]:g}, {point[1]:g}), next to the gradient arrow at {grad_angle:.0f} degrees. Right: the slope "
+            f"D_u f as a function of the angle, a sinusoid between plus and minus the gradient norm "
+            f"{grad_norm:.3f}, with a marker at this direction: D_u f = {slope:+.3f}, {trend}.")
+
+
 def directional_derivative_demo():
     """Directional-derivative demo: 24 directions, 15 degrees apart."""
     return interactive_demo(
         plot_directional_derivative,
         [Control("phi_deg", list(DIRECTION_ANGLES_DEG), r"direction \(\varphi\) (degrees)", default=0)],
         update=update_directional_derivative,
+        alt=directional_derivative_alt,
     )
 
 
@@ -337,6 +373,7 @@ __all__ = [
     "linearization_gap",
     "plot_polar_zoom",
     "update_polar_zoom",
+    "polar_zoom_alt",
     "polar_zoom_demo",
     "hill",
     "hill_gradient",
@@ -344,5 +381,6 @@ __all__ = [
     "directional_slope",
     "plot_directional_derivative",
     "update_directional_derivative",
+    "directional_derivative_alt",
     "directional_derivative_demo",
 ]
