@@ -14,11 +14,13 @@ ASSIGNMENT = "ps1-jacobians"
 
 
 class CourseFixture:
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, assignment: str = ASSIGNMENT):
         shutil.copy(DEFAULT_COURSE / "nbgrader_config.py", root / "nbgrader_config.py")
+        self.assignment = assignment
         self.course = Course(root)
-        self.release = nbformat.read(str(release(self.course, ASSIGNMENT)), as_version=4)
-        self.solutions = solution_code(nbformat.read(str(self.course.source_notebook(ASSIGNMENT)), as_version=4))
+        self.release = nbformat.read(str(release(self.course, assignment)), as_version=4)
+        self.source = nbformat.read(str(self.course.source_notebook(assignment)), as_version=4)
+        self.solutions = solution_code(self.source)
 
     @property
     def root(self) -> Path:
@@ -26,7 +28,7 @@ class CourseFixture:
 
     def hand_in(self, *submissions):
         for submission in submissions:
-            submission.write(self.root, ASSIGNMENT, self.release, self.solutions)
+            submission.write(self.root, self.assignment, self.release, self.solutions)
 
     def grades(self) -> dict[str, float]:
         import csv
