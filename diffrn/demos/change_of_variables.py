@@ -118,6 +118,15 @@ def _by_gid(ax) -> dict:
     return {artist.get_gid(): artist for artist in ax.get_children() if artist.get_gid()}
 
 
+def square_image_alt(position: float = 0.5, size: float = 0.4) -> str:
+    """Alt text of a :func:`plot_square_image` frame, with the areas its title prints."""
+    area, linear = square_image_areas(position, size)
+    return (f"Left: a square of side {size:g} centred at ({position:g}, {SQUARE_V0:g}) and its curved image under "
+            f"z squared, with the parallelogram made by the Jacobian at the centre. Middle: both blown up by "
+            f"1/{size:g}. Right: relative error of the determinant estimate against the side, on log scales. "
+            f"Image area {area:.4g}, |det J| times side squared {linear:.4g}, ratio {area / linear:.4f}.")
+
+
 def square_image_demo():
     return interactive_demo(
         plot_square_image,
@@ -126,6 +135,7 @@ def square_image_demo():
             Control("size", SQUARE_SIZES, r"side \(h\)", default=0.4),
         ],
         update=update_square_image,
+        alt=square_image_alt,
     )
 
 
@@ -192,9 +202,20 @@ def update_pushforward(fig, gain: float = 1.0) -> list:
     return [*on_map.values(), *ax_density.patches, *on_density.values(), *ax_density.spines.values(), suptitle]
 
 
+def pushforward_alt(gain: float = 1.0) -> str:
+    """Alt text of a :func:`plot_pushforward` frame, with the density its title prints."""
+    p_probe = tanh_pushforward_density(PUSH_PROBE, gain)
+    y_grid = np.linspace(0.0, 0.999, 400)
+    peak = y_grid[np.argmax(tanh_pushforward_density(y_grid, gain))]
+    shape = f"two peaks near plus and minus {peak:.2f}" if peak > 0.05 else "a single peak at 0"
+    return (f"Left: the curve y = tanh({gain:.2f} z) over the standard normal density of z. Right: a histogram of "
+            f"samples of y with the change-of-variables density drawn over it, {shape}; at y = {PUSH_PROBE} "
+            f"the density is {p_probe:.3f}.")
+
+
 def pushforward_demo():
     return interactive_demo(plot_pushforward, [Control("gain", PUSH_GAINS, r"gain \(a\)", default=1.0, fmt="{:.2f}")],
-                            update=update_pushforward)
+                            update=update_pushforward, alt=pushforward_alt)
 
 
 # --- 3. an affine coupling layer acting on a Gaussian ------------------------------------------
@@ -257,6 +278,17 @@ def update_coupling(fig, scale: float = 0.5, shift: float = 0.0) -> list:
     return [samples_in, *ax_in.lines, samples_out, levels, probe, suptitle]
 
 
+def coupling_alt(scale: float = 0.5, shift: float = 0.0) -> str:
+    """Alt text of a :func:`plot_coupling` frame, with the log-determinants its title prints."""
+    layer = demo_coupling(scale, shift)
+    _, log_dets = layer.forward(COUPLING_SAMPLES)
+    _, probe_log_det = layer.forward(COUPLING_PROBE)
+    return (f"Left: samples of a standard Gaussian in the plane, coloured by the layer's log-determinant. Right: "
+            f"the same samples after the affine coupling layer with scale {scale:.2f} times tanh x1 and shift "
+            f"{shift:.2f} times (x1 squared minus 1), with level curves of the output density; log|det J| is "
+            f"{float(np.ravel(probe_log_det)[0]):.3f} at the starred point and {log_dets.mean():.3f} on average.")
+
+
 def coupling_demo():
     return interactive_demo(
         plot_coupling,
@@ -265,6 +297,7 @@ def coupling_demo():
             Control("shift", COUPLING_SHIFTS, r"shift \(t\) in \(t(x_1^2-1)\)", default=0.0, fmt="{:.2f}"),
         ],
         update=update_coupling,
+        alt=coupling_alt,
     )
 
 

@@ -146,13 +146,22 @@ def _eigen_color(eigenvalue: float) -> str:
     return POSITIVE_COLOR if eigenvalue > 0 else NEGATIVE_COLOR if eigenvalue < 0 else ZERO_COLOR
 
 
+def quadratic_form_alt(lambda1: float = 1.0, lambda2: float = -1.0, theta_deg: float = 30.0) -> str:
+    """Alt text of a :func:`plot_quadratic_form` frame: the eigenvalues, the rotation, the verdict."""
+    kind = classify_critical_point(quadratic_form_matrix(lambda1, lambda2, theta_deg))
+    return (f"Left: filled level sets of the quadratic form one half x transpose Q x, Q with eigenvalues "
+            f"{lambda1:g} and {lambda2:g} and eigenvectors rotated by {theta_deg:g} degrees (arrows, blue for a "
+            f"positive eigenvalue, red for a negative one); the critical point at the origin: {kind}. Right: the form along each "
+            f"eigenvector and halfway between them, parabolas opening up or down with the sign of the eigenvalue.")
+
+
 def quadratic_form_demo():
     """Sliders for lambda1, lambda2 and the rotation theta (2 x 5 x 3 = 30 frames)."""
     return interactive_demo(plot_quadratic_form, [
         Control("lambda1", LAMBDA1_VALUES, r"\(\lambda_1\)", default=1.0),
         Control("lambda2", LAMBDA2_VALUES, r"\(\lambda_2\)", default=-1.0),
         Control("theta_deg", THETA_DEG_VALUES, r"rotation \(\theta\) (degrees)", default=30.0),
-    ], update=update_quadratic_form)
+    ], update=update_quadratic_form, alt=quadratic_form_alt)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -298,11 +307,25 @@ def update_newton_vs_gd(fig: Figure, angle_deg: float = 60.0) -> list:
     return [*paths.values(), ax.get_legend(), *errors.values(), ax_err.get_legend(), ax_err.title]
 
 
+def newton_vs_gd_alt(angle_deg: float = 60.0) -> str:
+    """Alt text of a :func:`plot_newton_vs_gd` frame, with the step counts its titles print."""
+    runs = bowl_runs(angle_deg)
+    start = runs["newton"][0]
+    converged = np.flatnonzero(runs["newton_errors"] < 1e-12)
+    newton_text = (f"Newton's error falls below 1e-12 after {converged[0]} steps" if converged.size
+                   else "Newton's method has not converged")
+    return (f"Left: contour lines of a convex bowl with the paths of Newton's method (orange) and gradient descent "
+            f"(green, step {runs['learning_rate']:.3f}) from the start ({start[0]:.2f}, {start[1]:.2f}), at "
+            f"{angle_deg:g} degrees on an ellipse around the minimizer. Right: distance to the minimizer per step "
+            f"on a log scale: {newton_text}, while gradient descent is still {runs['gd_errors'][-1]:.1e} away "
+            f"after {RUN_STEPS} steps.")
+
+
 def newton_vs_gd_demo():
     """One slider: the start's angle on the ellipse around the minimizer (12 frames)."""
     return interactive_demo(plot_newton_vs_gd, [
         Control("angle_deg", START_ANGLES_DEG, r"start at angle \(\varphi\) (degrees)", default=60.0),
-    ], update=update_newton_vs_gd)
+    ], update=update_newton_vs_gd, alt=newton_vs_gd_alt)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -425,11 +448,21 @@ def update_taylor(fig: Figure, position: float = -1.0) -> list:
     return [*left.values(), ax.title, *right.values(), ax_slice.title, ax_slice.get_legend()]
 
 
+def taylor_alt(position: float = -1.0) -> str:
+    """Alt text of a :func:`plot_taylor` frame, with the errors its title prints."""
+    point = taylor_point(position)
+    err1, err2 = taylor_errors(point)
+    return (f"Left: contour lines of f with the point p = ({point[0]:.2f}, {point[1]:.2f}) and the line through "
+            f"it at 30 degrees. Right: f along that line with its tangent (first-order model, dashed) and its "
+            f"osculating parabola (second-order model); at t = {TAYLOR_DISTANCE:g} the tangent is off by "
+            f"{err1:.4f} and the parabola by {err2:.4f}.")
+
+
 def taylor_demo():
     """One slider: where the base point sits on its curve (21 frames)."""
     return interactive_demo(plot_taylor, [
         Control("position", TAYLOR_POSITIONS, r"position \(s\) of the point \(p\)", default=-1.0),
-    ], update=update_taylor)
+    ], update=update_taylor, alt=taylor_alt)
 
 
 __all__ = [

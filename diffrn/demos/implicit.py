@@ -114,9 +114,24 @@ def update_implicit_curve(fig, t: float = 0.45) -> list:
     return [*on_curve.values(), legend, on_slope, suptitle]
 
 
+def implicit_curve_alt(t: float = 0.45) -> str:
+    """Alt text of a :func:`plot_implicit_curve` frame: the point and what the theorem gives there."""
+    x0, y0 = folium_point(t)
+    F_x, F_y = folium_gradient(x0, y0)
+    slope = folium_slope(t)
+    if slope is not None:
+        status = f"the implicit function theorem gives the tangent line of slope dy/dx = {round(slope, 3) + 0.0:.3f}"
+    elif np.hypot(F_x, F_y) < 1e-9:
+        status = "the gradient of F vanishes: two branches cross at this singular point and there is no tangent line"
+    else:
+        status = "F_y = 0: the tangent is vertical and y is not a function of x here"
+    return (f"Left: the folium of Descartes x cubed + y cubed = 3xy, with the point of parameter t = {t:.3g} at "
+            f"({x0:.3f}, {y0:.3f}); {status}. Right: the slope dy/dx against t, with this point marked.")
+
+
 def implicit_curve_demo():
     return interactive_demo(plot_implicit_curve, [Control("t", FOLIUM_T, r"parameter \(t\)", default=0.45, fmt="{:.3g}")],
-                            update=update_implicit_curve)
+                            update=update_implicit_curve, alt=implicit_curve_alt)
 
 
 # --- 2. the ridge solution path and its implicit derivative ------------------------------------
@@ -192,10 +207,24 @@ def update_ridge_path(fig, log10_lam: float = 0.5) -> list:
     return [*ax_path.lines, ax_path.get_legend(), *ax_bars.patches, *ax_bars.lines, ax_bars.get_legend(), suptitle]
 
 
+def ridge_path_alt(log10_lam: float = 0.5) -> str:
+    """Alt text of a :func:`plot_ridge_path` frame, with the agreement its title prints."""
+    lam = 10.0**log10_lam
+    implicit, fd = ridge_path_derivatives(lam)
+    per_decade = lam * np.log(10) * implicit
+    gap = float(np.max(np.abs(implicit - fd)) / np.max(np.abs(implicit)))
+    slopes = ", ".join(f"{value:+.3f}" for value in per_decade)
+    return (f"Left: the three ridge coefficients against log10 lambda, shrinking towards 0 as lambda grows, with "
+            f"tangent lines at lambda = {lam:.3g}. Right: bars of their derivatives per decade of lambda, "
+            f"{slopes}, by the implicit function theorem beside finite differences; they agree to a relative "
+            f"gap of {gap:.1e}.")
+
+
 def ridge_path_demo():
     return interactive_demo(
         plot_ridge_path, [Control("log10_lam", RIDGE_LOG10_LAMBDAS, r"\(\log_{10}\lambda\)", default=0.5, fmt="{:.2f}")],
         update=update_ridge_path,
+        alt=ridge_path_alt,
     )
 
 
@@ -303,10 +332,21 @@ def update_unrolled_vs_implicit(fig, iterations: int = 10) -> list:
     return [marker, ax_error.get_legend(), line_at_K, ax_cost.get_legend(), suptitle]
 
 
+def unrolled_alt(iterations: int = 10) -> str:
+    """Alt text of a :func:`plot_unrolled_vs_implicit` frame, with the numbers its title prints."""
+    reference, (_, g_err) = _unrolled_reference()
+    error = g_err[DEQ_ITERATIONS.index(iterations)]
+    return (f"Left: relative error of the gradient unrolled through K fixed-point iterations, on a log scale, "
+            f"falling as K grows; at K = {iterations} it is {error:.1e}. Right: backward-pass cost against K: the "
+            f"unrolled gradient stores K + 1 vectors and needs 2K products, growing in straight lines, while the "
+            f"implicit gradient stores 2 vectors and needs {reference['backward_iterations'] + 1} products, flat.")
+
+
 def unrolled_demo():
     return interactive_demo(
         plot_unrolled_vs_implicit, [Control("iterations", DEQ_ITERATIONS, r"iterations \(K\)", default=10, fmt="{:d}")],
         update=update_unrolled_vs_implicit,
+        alt=unrolled_alt,
     )
 
 

@@ -190,3 +190,58 @@ def test_pictures_are_shown_at_css_size_whatever_their_density():
     width, height = Image.open(io.BytesIO(png)).size
     markup = picture_html(png, "A line", dpi=144)
     assert f'width="{round(width / 2)}" height="{round(height / 2)}"' in markup
+
+
+GENERIC_ALT = {"figure", "plot", "image", "picture", "graph", "chart", "demo", "frame"}
+
+
+def _course_demos():
+    import importlib
+    import inspect
+    import pkgutil
+
+    import diffrn.demos
+
+    for info in pkgutil.iter_modules(diffrn.demos.__path__):
+        if info.name == "core":
+            continue
+        module = importlib.import_module(f"diffrn.demos.{info.name}")
+        for name, function in inspect.getmembers(module, inspect.isfunction):
+            if name.endswith("_demo") and function.__module__ == module.__name__:
+                yield module, name, function
+
+
+COURSE_DEMOS = list(_course_demos())
+
+
+@pytest.mark.parametrize("module, name, demo", COURSE_DEMOS, ids=[f"{m.__name__.split('.')[-1]}.{n}" for m, n, _ in COURSE_DEMOS])
+def test_every_course_demo_describes_each_frame(monkeypatch, module, name, demo):
+    """Each demo passes its own alt text; evaluated (without drawing) at every combination of
+    its controls' first, default and last values, it is a real description."""
+    import itertools
+
+    captured = {}
+
+    def capture(plot, controls, update=None, *, alt=None, **fixed):
+        captured.update(plot=plot, controls=list(controls), alt=alt, fixed=fixed)
+        return None
+
+    monkeypatch.setattr(module, "interactive_demo", capture)
+    demo()
+    assert captured, f"{name} does not call interactive_demo"
+    assert captured["alt"] is not None, f"{name} passes no alt= to interactive_demo"
+    choices = [[c.values[0], c.start, c.values[-1]] for c in captured["controls"]]
+    names = [c.name for c in captured["controls"]]
+    seen = set()
+    for values in itertools.product(*choices):
+        params = {**captured["fixed"], **dict(zip(names, values))}
+        alt = captured["alt"](**params) if callable(captured["alt"]) else captured["alt"]
+        assert isinstance(alt, str) and alt.strip(), f"{name}: empty alt text for {params}"
+        words = alt.lower().strip(" .").split()
+        assert len(words) >= 4 and " ".join(words) not in GENERIC_ALT and not (
+            len(words) <= 2 and words[0] in GENERIC_ALT), f"{name}: alt text {alt!r} does not say what is shown"
+        assert not alt.lower().startswith(("figure", "image of", "picture of", "plot of")), \
+            f"{name}: alt text {alt!r} should start with what is shown, not with the kind of picture"
+        seen.add(alt)
+    if callable(captured["alt"]) and len(list(itertools.product(*choices))) > 1:
+        assert len(seen) > 1, f"{name}: every frame has the same alt text {seen}; say what changes"
