@@ -259,45 +259,6 @@ class TanhConditioner:
         return self.amplitude * np.tanh(x1 @ self.A.T + self.b) + self.offset
 
 
-class AffineFlow:
-    """The data-to-latent map z = A x + b, returning ``(z, log|det A|)`` like a flow layer."""
-
-    def __init__(self, A, b):
-        self.A = np.array(A, dtype=np.float64)
-        self.b = np.array(b, dtype=np.float64)
-        self.log_det = float(np.linalg.slogdet(self.A)[1])
-
-    def __call__(self, x):
-        return self.A @ np.asarray(x, dtype=np.float64) + self.b, self.log_det
-
-
-class CouplingFlow:
-    """One affine coupling layer y = (x1, x2 exp(s(x1)) + t(x1)), returning ``(y, sum s(x1))``."""
-
-    def __init__(self, scale, shift):
-        self.scale = scale
-        self.shift = shift
-
-    def __call__(self, x):
-        x = np.asarray(x, dtype=np.float64)
-        half = x.size // 2
-        x1, x2 = x[:half], x[half:]
-        s = self.scale(x1)
-        return np.concatenate([x1, x2 * np.exp(s) + self.shift(x1)]), float(np.sum(s))
-
-
-class GaussianLogDensity:
-    """log N(z; mean, diag(std²)), a base density of a flow."""
-
-    def __init__(self, mean, std):
-        self.mean = np.array(mean, dtype=np.float64)
-        self.std = np.array(std, dtype=np.float64)
-
-    def __call__(self, z):
-        r = (np.asarray(z, dtype=np.float64) - self.mean) / self.std
-        return float(-0.5 * r @ r - np.sum(np.log(self.std)) - 0.5 * r.size * np.log(2 * np.pi))
-
-
 class InvertibleMap:
     """f(x) = A x + 0.3 tanh(B x): A is close to a scaled rotation, so J_f is invertible everywhere."""
 
@@ -313,3 +274,104 @@ class InvertibleMap:
     def jacobian(self, x) -> np.ndarray:
         x = np.asarray(x, dtype=np.float64)
         return self.A + 0.3 * (1 - np.tanh(self.B @ x) ** 2)[:, None] * self.B
+
+
+# ============================================================================================
+# Maps that also accept complex points (for the complex step), and recorders that count calls.
+# ============================================================================================
+def _point(x, n: int) -> np.ndarray:
+    """``x`` as a 1-D array of length n, keeping a complex dtype (the complex step needs it)."""
+    x = np.asarray(x)
+    if x.dtype.kind not in "fc":
+        x = x.astype(np.float64)
+    if x.shape != (n,):
+        raise ValueError(f"f takes one point, a 1-D array of length {n}; it was called with shape {x.shape}")
+    return x
+
+
+class AnalyticMap:
+    """f(x) = offset + tanh(A x + b) + c (B x)² + d sin(w C x), analytic, so complex points work.
+
+    Nothing in it casts to float: at x + i·h·e_j it returns complex values whose imaginary part
+    is h times column j of the Jacobian, up to O(h³). A large ``offset`` leaves the Jacobian
+    alone but makes f(x ± h e_j) nearly equal, so finite differences lose digits there.
+    With ``scalar=True`` (m must be 1) it returns a plain number: a float at a real point, a
+    complex at a complex one.
+    """
+
+    def __init__(self, rng: np.random.Generator, n: int, m: int, scalar: bool = False,
+                 offset: float = 0.0, frequency: float = 1.0):
+        self.A = rng.normal(size=(m, n)) / np.sqrt(n)
+        self.B = rng.normal(size=(m, n)) / np.sqrt(n)
+        self.C = rng.normal(size=(m, n)) / np.sqrt(n)
+        self.b = rng.normal(size=m) * 0.5
+        self.c = rng.normal(size=m) * 0.5
+        self.d = rng.normal(size=m) * 0.5
+        self.offset = float(offset)
+        self.frequency = float(frequency)
+        self.scalar = scalar and m == 1
+        self.calls = 0
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.A.shape
+
+    def __call__(self, x):
+        self.calls += 1
+        x = _point(x, self.A.shape[1])
+        value = (self.offset + np.tanh(self.A @ x + self.b) + self.c * (self.B @ x) ** 2
+                 + self.d * np.sin(self.frequency * (self.C @ x)))
+        if not self.scalar:
+            return value
+        return complex(value[0]) if np.iscomplexobj(value) else float(value[0])
+
+    def jacobian(self, x) -> np.ndarray:
+        x = np.asarray(x, dtype=np.float64)
+        return ((1 - np.tanh(self.A @ x + self.b) ** 2)[:, None] * self.A
+                + (2 * self.c * (self.B @ x))[:, None] * self.B
+                + (self.d * self.frequency * np.cos(self.frequency * (self.C @ x)))[:, None] * self.C)
+
+
+class AnalyticExample:
+    """The chapter's f(x1, x2) = (x1² + x2, x1·x2), without a cast to float (complex points work)."""
+
+    def __call__(self, x):
+        x = _point(x, 2)
+        return np.array([x[0] ** 2 + x[1], x[0] * x[1]])
+
+    def jacobian(self, x) -> np.ndarray:
+        x = np.asarray(x, dtype=np.float64)
+        return np.array([[2 * x[0], 1.0], [x[1], x[0]]])
+
+
+class Recorder:
+    """Calls ``function`` and keeps a copy of every argument, so a check can say where and how often.
+
+    Args:
+        function: what to call (a map or its Jacobian).
+        name: how feedback names it, e.g. ``"jac_2"``.
+        size: the length of the 1-D arrays it accepts; another shape raises a ValueError that
+            says which vector it should have been given.
+        expects: how feedback names the right argument, e.g. "the output of layer 1".
+    """
+
+    def __init__(self, function, name: str, size: int, expects: str):
+        self.function = function
+        self.name = name
+        self.size = size
+        self.expects = expects
+        self.inputs: list[np.ndarray] = []
+
+    @property
+    def calls(self) -> int:
+        return len(self.inputs)
+
+    def __call__(self, u):
+        u = np.asarray(u)
+        self.inputs.append(np.array(u, dtype=np.float64, copy=True))
+        if u.shape != (self.size,):
+            raise ValueError(
+                f"{self.name} was called with an array of shape {u.shape}; it takes {self.expects}, "
+                f"a 1-D array of length {self.size}"
+            )
+        return self.function(u)
