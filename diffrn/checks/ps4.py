@@ -226,8 +226,8 @@ def _gauss_newton_case(label, jacobian: ResidualJacobian, v, large=False):
                 f"{label}: expected shape ({n},) (Jᵀ(J v) lives in the input space R^n); yours is ({m},), the shape "
                 "of J v in the residual space R^m. Pull it back with vjp_r.")
         if (jvp_calls, vjp_calls) != (1, 1):
-            basis = " (that looks like building J from basis vectors)" if max(jvp_calls, vjp_calls) >= min(m, n) > 1 \
-                else ""
+            by_basis = (jvp_calls >= n >= 3) or (vjp_calls >= m >= 3)
+            basis = " (that looks like building J from basis vectors)" if by_basis else ""
             raise CheckFailure(
                 f"{label}: your function called jvp_r {jvp_calls} time{'s' if jvp_calls != 1 else ''} and vjp_r "
                 f"{vjp_calls} time{'s' if vjp_calls != 1 else ''}{basis}; expected exactly one call of each: "
@@ -416,7 +416,8 @@ def _curvature_case(label, H, tol=None):
                    "direction of negative curvature (compare λ_min with -tol, not with 0)."
                    if lam_min < 0 else
                    f"H is positive semidefinite (λ_min = {lam_min:.3g}): no direction has negative curvature.")
-            raise CheckFailure(f"{label}: expected None, found a {answer.type_name}. {why}")
+            found = "an array" if answer.kind == "ndarray" else f"a {answer.type_name}"
+            raise CheckFailure(f"{label}: expected None, found {found}. {why}")
         if answer.kind == "none":
             raise CheckFailure(f"{label}: you returned None, but λ_min = {lam_min:.6g} < -tol = {-used_tol:g}: return "
                                "a unit eigenvector for λ_min.")
