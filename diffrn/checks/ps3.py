@@ -227,6 +227,8 @@ def _cross_entropy_case(label, z, target, large=False):
     mistakes = [
         (s, "You returned softmax(z); subtract the one-hot vector of the label: ∇ = softmax(z) - e_label."),
         (onehot - s, "Your gradient has the wrong sign: it is softmax(z) - e_label."),
+        (-onehot, "You differentiated only -z_label; the log-sum-exp term log Σ exp(z_j) contributes softmax(z): "
+                  "∇ = softmax(z) - e_label."),
     ]
 
     judge = _softmax_judge(label, n, expected, mistakes, large)
@@ -357,6 +359,21 @@ def _mlp_hidden(rng):
 
 
 # --- jacobian_from_vjp / jacobian_from_jvp ----------------------------------------------------
+class BasisOracle(LinearOracle):
+    """A :class:`LinearOracle` that also counts the calls whose vector is not a standard basis vector."""
+
+    def __init__(self, J, mode: str):
+        super().__init__(J, mode)
+        self.non_basis = 0
+
+    def __call__(self, vector):
+        result = super().__call__(vector)  # rejects a vector of the wrong shape
+        values = np.asarray(vector, dtype=np.float64)
+        if not (np.count_nonzero(values) == 1 and float(np.max(values)) == 1.0):
+            self.non_basis += 1
+        return result
+
+
 def _from_products_case(label, J, mode, count_calls):
     J = np.asarray(J, dtype=np.float64)
     m, n = J.shape
@@ -365,12 +382,12 @@ def _from_products_case(label, J, mode, count_calls):
     basis = "e_i in R^m; row i of J is vjp(e_i)" if mode == "vjp" else "e_j in R^n; column j of J is jvp(e_j)"
 
     def call(student):
-        oracle = LinearOracle(J, mode)  # a fresh counter for every call
-        return flag("counted", student(oracle, size), oracle.calls)
+        oracle = BasisOracle(J, mode)  # a fresh counter for every call
+        return flag("counted", student(oracle, size), oracle.calls, oracle.non_basis)
 
     def judge(answer: Answer):
         problem = flagged(answer)
-        result, calls = (problem[1][0], problem[1][1]) if problem else (answer, None)
+        result, calls, non_basis = (problem[1][0], problem[1][1], problem[1][2]) if problem else (answer, None, None)
         why = f"{mode} comes from a map R^{n} → R^{m}"
         found = expect_array(result, (m, n), label, why)
         hint = ("Row i is vjp(e_i): stack them as rows (np.stack(rows) or np.array(rows))." if mode == "vjp" else
@@ -385,6 +402,13 @@ def _from_products_case(label, J, mode, count_calls):
                     f"{label}: {name} made {made} calls to {mode}; expected exactly {size} calls, one per basis "
                     f"vector ({what} = {size}; {basis}). Learn the other dimension from the first result instead "
                     "of an extra call."
+                )
+            others = int(round(float(non_basis.values)))
+            if others:
+                raise CheckFailure(
+                    f"{label}: {others} of your {made} calls passed a vector that is not a standard basis vector "
+                    f"(one entry 1, the others 0); {basis}. Other vectors need extra arithmetic to untangle and "
+                    "lose accuracy."
                 )
 
     return Case(label, (LinearOracle(J, mode), size), judge, call=call)
@@ -428,11 +452,11 @@ def _from_jvp_hard(rng):
 
 
 check = ProblemSet("ps3-backprop", [
-    Exercise("matmul_vjp", _matmul_visible, _matmul_hidden),
-    Exercise("relu_vjp", _relu_visible, _relu_hidden),
-    Exercise("softmax_vjp", _softmax_vjp_visible, _softmax_vjp_hidden, _softmax_vjp_hard),
-    Exercise("softmax_cross_entropy_grad", _cross_entropy_visible, _cross_entropy_hidden, _cross_entropy_hard),
-    Exercise("mlp_grads", _mlp_visible, _mlp_hidden),
-    Exercise("jacobian_from_vjp", _from_vjp_visible, _from_vjp_hidden, _from_vjp_hard),
-    Exercise("jacobian_from_jvp", _from_jvp_visible, _from_jvp_hidden, _from_jvp_hard),
+    Exercise("matmul_vjp", _matmul_visible, _matmul_hidden, points=2),
+    Exercise("relu_vjp", _relu_visible, _relu_hidden, points=2),
+    Exercise("softmax_vjp", _softmax_vjp_visible, _softmax_vjp_hidden, _softmax_vjp_hard, points=3),
+    Exercise("softmax_cross_entropy_grad", _cross_entropy_visible, _cross_entropy_hidden, _cross_entropy_hard, points=3),
+    Exercise("mlp_grads", _mlp_visible, _mlp_hidden, points=4),
+    Exercise("jacobian_from_vjp", _from_vjp_visible, _from_vjp_hidden, _from_vjp_hard, points=3),
+    Exercise("jacobian_from_jvp", _from_jvp_visible, _from_jvp_hidden, _from_jvp_hard, points=3),
 ])

@@ -7,7 +7,6 @@ from diffrn.checks.ps3 import check
 ASSIGNMENT = "ps3-backprop"
 
 
-
 # --- correct implementations by other methods -------------------------------------------------
 def matmul_vjp_loops(W, x, g):
     m, n = W.shape
@@ -51,6 +50,29 @@ def cross_entropy_onehot(z, label):
     return e / e.sum() - np.eye(len(z))[label]
 
 
+def cross_entropy_logsumexp(z, label):
+    top = np.max(z)
+    log_s = z - (top + np.log(np.sum(np.exp(z - top))))
+    grad = np.exp(log_s)
+    grad[label] -= 1.0
+    return grad
+
+
+def mlp_grads_full_jacobians(params, x, label):
+    """Chains explicit Jacobians (diag(mask), W2, softmax's diag(s) - s sᵀ) instead of VJP shortcuts."""
+    W1, b1, W2, b2 = (params[key] for key in ("W1", "b1", "W2", "b2"))
+    a1 = W1 @ x + b1
+    mask = np.diag((a1 > 0).astype(float))
+    h = mask @ a1
+    z = W2 @ h + b2
+    s = np.exp(z - z.max()) / np.sum(np.exp(z - z.max()))
+    dL_ds = np.zeros_like(s)
+    dL_ds[label] = -1.0 / s[label]
+    dL_dz = dL_ds @ (np.diag(s) - np.outer(s, s))
+    dL_da1 = dL_dz @ W2 @ mask
+    return {"W1": np.einsum("i,j->ij", dL_da1, x), "b1": dL_da1, "W2": np.einsum("i,j->ij", dL_dz, h), "b2": dL_dz}
+
+
 def mlp_grads_inline(params, x, label):
     a1 = params["W1"] @ x + params["b1"]
     h = np.maximum(a1, 0)
@@ -71,6 +93,10 @@ def jacobian_from_vjp_preallocated(vjp, m):
     return J
 
 
+def jacobian_from_vjp_vstack(vjp, m):
+    return np.vstack([vjp(np.eye(m)[i]) for i in range(m)]).astype(float)
+
+
 def jacobian_from_jvp_preallocated(jvp, n):
     first = jvp(np.eye(n)[0])
     J = np.empty((len(first), n))
@@ -88,9 +114,9 @@ def jacobian_from_jvp_transpose_rows(jvp, n):
     ("matmul_vjp", matmul_vjp_loops), ("matmul_vjp", matmul_vjp_broadcast),
     ("relu_vjp", relu_vjp_multiply), ("relu_vjp", relu_vjp_copy),
     ("softmax_vjp", softmax_vjp_logsumexp), ("softmax_vjp", softmax_vjp_explicit_jacobian),
-    ("softmax_cross_entropy_grad", cross_entropy_onehot),
-    ("mlp_grads", mlp_grads_inline),
-    ("jacobian_from_vjp", jacobian_from_vjp_preallocated),
+    ("softmax_cross_entropy_grad", cross_entropy_onehot), ("softmax_cross_entropy_grad", cross_entropy_logsumexp),
+    ("mlp_grads", mlp_grads_inline), ("mlp_grads", mlp_grads_full_jacobians),
+    ("jacobian_from_vjp", jacobian_from_vjp_preallocated), ("jacobian_from_vjp", jacobian_from_vjp_vstack),
     ("jacobian_from_jvp", jacobian_from_jvp_preallocated), ("jacobian_from_jvp", jacobian_from_jvp_transpose_rows),
 ])
 def test_other_correct_methods_get_full_marks(grader, name, function):
@@ -127,6 +153,10 @@ def relu_in_place(x, g):
     return g
 
 
+def relu_reversed(x, g):
+    return g * (x < 0)
+
+
 def softmax_naive(z, g):
     s = np.exp(z) / np.sum(np.exp(z))
     return s * (g - s @ g)
@@ -144,6 +174,12 @@ def softmax_sign(z, g):
     return s * (s @ g - g)
 
 
+def softmax_not_times_s(z, g):
+    e = np.exp(z - z.max())
+    s = e / e.sum()
+    return g - s @ g
+
+
 def cross_entropy_naive(z, label):
     s = np.exp(z) / np.sum(np.exp(z))
     s[label] -= 1
@@ -158,6 +194,10 @@ def cross_entropy_no_onehot(z, label):
 def cross_entropy_sign(z, label):
     e = np.exp(z - z.max())
     return np.eye(len(z))[label] - e / e.sum()
+
+
+def cross_entropy_label_only(z, label):
+    return -np.eye(len(z))[label]
 
 
 def mlp_no_bias_keys(params, x, label):
@@ -215,6 +255,24 @@ def vjp_list(vjp, m):
     return [list(vjp(e)) for e in np.eye(m)]
 
 
+def vjp_wrong_space(vjp, m):
+    """Learns n from the first call, then loops over basis vectors of R^n instead of R^m."""
+    n = len(vjp(np.eye(m)[0]))
+    return np.array([vjp(e) for e in np.eye(n)])
+
+
+def vjp_scaled_basis(vjp, m):
+    return np.array([vjp(2.0 * e) / 2.0 for e in np.eye(m)])
+
+
+def jvp_extra_call(jvp, n):
+    m = len(jvp(np.zeros(n)))  # an extra call, only to learn m
+    J = np.zeros((m, n))
+    for j, e in enumerate(np.eye(n)):
+        J[:, j] = jvp(e)
+    return J
+
+
 def jvp_twice_per_column(jvp, n):
     return np.stack([(jvp(e) + jvp(e)) / 2 for e in np.eye(n)], axis=1)
 
@@ -235,12 +293,15 @@ def jvp_column_vectors(jvp, n):
     ("relu_vjp", relu_at_zero, ["x > 0"]),
     ("relu_vjp", relu_mask_only, ["multiply it by the incoming gradient"]),
     ("relu_vjp", relu_in_place, ["modified in place"]),
+    ("relu_vjp", relu_reversed, ["reversed"]),
     ("softmax_vjp", softmax_naive, ["overflow", "subtract max(z)", "NaN or inf"]),
     ("softmax_vjp", softmax_missing_term, ["diag(s) - s sᵀ"]),
     ("softmax_vjp", softmax_sign, ["sign"]),
+    ("softmax_vjp", softmax_not_times_s, ["multiply by s"]),
     ("softmax_cross_entropy_grad", cross_entropy_naive, ["overflow", "max(z)"]),
     ("softmax_cross_entropy_grad", cross_entropy_no_onehot, ["one-hot"]),
     ("softmax_cross_entropy_grad", cross_entropy_sign, ["sign"]),
+    ("softmax_cross_entropy_grad", cross_entropy_label_only, ["-z_label", "log-sum-exp"]),
     ("mlp_grads", mlp_no_bias_keys, ["bias", "key"]),
     ("mlp_grads", mlp_zero_biases, ["bias", "zero"]),
     ("mlp_grads", mlp_wrong_keys, ["wrong key set"]),
@@ -251,9 +312,12 @@ def jvp_column_vectors(jvp, n):
     ("jacobian_from_vjp", vjp_extra_call, ["calls"]),
     ("jacobian_from_vjp", vjp_columns, ["transpose"]),
     ("jacobian_from_vjp", vjp_list, ["list"]),
+    ("jacobian_from_vjp", vjp_wrong_space, ["length"]),
+    ("jacobian_from_vjp", vjp_scaled_basis, ["not a standard basis vector"]),
     ("jacobian_from_jvp", jvp_twice_per_column, ["calls"]),
     ("jacobian_from_jvp", jvp_rows, ["transpose"]),
     ("jacobian_from_jvp", jvp_column_vectors, ["1-D vector of length"]),
+    ("jacobian_from_jvp", jvp_extra_call, ["calls", "extra call"]),
 ])
 def test_mistakes_lose_points_and_are_named(grader, name, function, keywords):
     grader.assert_diagnosed(check.exercises[name], function, *keywords)
