@@ -1,21 +1,23 @@
-"""Checks for ps5-change-of-variables: area factors, stable log-determinants, coupling layers, flows.
+"""Checks for ps5-change-of-variables: area factors, log-determinant gradients, coupling layers, planar flows.
 
 Notebook usage::
 
     from diffrn.checks.ps5 import check
-    check.log_abs_det(log_abs_det)                # visible cases
-    check.log_abs_det(log_abs_det, hidden=True)   # hidden cases, drawn per student
-    check.log_abs_det(log_abs_det, part="hard")   # determinants that over- or underflow
+    check.log_abs_det_grad(log_abs_det_grad)                # visible cases
+    check.log_abs_det_grad(log_abs_det_grad, hidden=True)   # hidden cases, drawn per student
+    check.log_abs_det_grad(log_abs_det_grad, part="hard")   # det A over- or underflows; condition 1e12
 """
 from __future__ import annotations
+
+import tracemalloc
 
 import numpy as np
 
 from diffrn.checks.core import (
-    Answer, Case, CheckFailure, Exercise, ProblemSet, expect_array, expect_close_named, expect_scalar,
-    expect_tuple, quietly,
+    Answer, Case, CheckFailure, Exercise, ProblemSet, backward_error, expect_array, expect_close_named,
+    expect_scalar, expect_tuple, flag, flagged, quietly,
 )
-from diffrn.checks.functions import AffineFlow, CouplingFlow, GaussianLogDensity, TanhConditioner
+from diffrn.checks.functions import TanhConditioner
 
 EXACT_RTOL = 1e-9
 
@@ -40,6 +42,8 @@ def _polar_case(r, theta):
         (1.0, "The area factor depends on r: a small patch dr dθ at radius r has area |r| dr dθ."),
         (abs(r) * np.cos(theta) ** 2, "You multiplied the diagonal entries only; det J = cos θ · r cos θ - "
                                       "(-r sin θ) · sin θ = r, so |det J| = |r|."),
+        (abs(r * np.cos(2 * theta)), "You subtracted where the minus sign of -r sin θ already sits: det J = "
+                                     "cos θ · r cos θ - (-r sin θ) · sin θ = r cos²θ + r sin²θ = r, not r cos 2θ."),
     ]
 
     def judge(answer: Answer):
@@ -58,63 +62,134 @@ def _polar_hidden(rng):
     return [_polar_case(r, t) for r, t in zip(radii, rng.uniform(-np.pi, np.pi, size=4))]
 
 
-# --- log_abs_det ------------------------------------------------------------------------------
-def _log_abs_det_case(label, J, large=False):
-    J = np.asarray(J, dtype=np.float64)
-    sign, expected = np.linalg.slogdet(J)
-    with np.errstate(all="ignore"):
-        det = np.linalg.det(J)
+# --- log_abs_det_grad -------------------------------------------------------------------------
+BACKWARD_TOL = 1e-12     # a solve (or numpy's inv, itself an LU solve) reaches ~1e-15 here
+
+
+def _inverse_transpose(A: np.ndarray) -> np.ndarray:
+    return np.linalg.solve(A.T, np.eye(A.shape[0]))
+
+
+def _nonfinite_gradient(answer: Answer, label: str, n: int, det: float, logabs: float) -> None:
+    """Explain a NaN or inf in an (n, n) answer: almost always det A over- or underflowed."""
+    if answer.kind != "ndarray" or tuple(answer.shape) != (n, n) or np.all(np.isfinite(answer.values)):
+        return
+    if not np.isfinite(det) or det == 0.0:
+        raise CheckFailure(
+            f"{label}: your answer contains NaN or inf. Here det A "
+            f"{'overflows to inf' if not np.isfinite(det) else 'underflows to 0'} in floating point (log|det A| = "
+            f"{logabs:.6g}), so anything computed through det A (dividing by it, Jacobi's formula det(A)·A⁻ᵀ / "
+            "det(A)) breaks. The gradient never needs det A: it is A⁻ᵀ, the solution of Aᵀ G = I "
+            "(np.linalg.solve(A.T, np.eye(n)))."
+        )
+    raise CheckFailure(f"{label}: your answer contains NaN or inf. Look for a division by zero or an overflow.")
+
+
+def _grad_mistakes(A: np.ndarray, expected: np.ndarray, sign: float, det: float) -> list:
     mistakes = [
-        (expected / np.log(10), "You used log10; the log-determinant is a natural logarithm (np.log)."),
+        (expected.T, "You returned A⁻¹; the gradient is its transpose A⁻ᵀ, because ∂ log|det A| / ∂A_ij = "
+                     "(A⁻¹)_ji (the cofactor of A_ij divided by det A). Solve Aᵀ G = I, or transpose A⁻¹."),
     ]
-    if np.isfinite(det) and det != 0:
-        mistakes.append((det, "You returned det J itself; return log|det J|."))
-        mistakes.append((abs(det), "You returned |det J|; return its logarithm."))
+    if sign < 0:
+        mistakes.append((-expected, "Wrong sign: det A < 0 here, and the gradient of log|det A| is A⁻ᵀ whatever the "
+                                    "sign of det A (log|det A| = log(-det A) there, and the two minus signs cancel). "
+                                    "Do not multiply by sign(det A)."))
+    else:
+        mistakes.append((-expected, "Your answer has the wrong sign: the gradient of log|det A| is +A⁻ᵀ."))
+    if np.isfinite(det) and det != 0.0 and abs(abs(det) - 1.0) > 1e-6:
+        mistakes.append((det * expected, "That is the gradient of det A itself (Jacobi's formula: det(A)·A⁻ᵀ); the "
+                                         "log divides it by det A, leaving A⁻ᵀ."))
+        mistakes.append((expected / det, "You divided A⁻ᵀ by det A once more: d log|det A| = d(det A) / det A "
+                                         "= det(A)·A⁻ᵀ / det(A) = A⁻ᵀ."))
+    return mistakes
+
+
+def _log_det_grad_case(label, A):
+    A = np.asarray(A, dtype=np.float64)
+    n = A.shape[0]
+    expected = _inverse_transpose(A)
+    sign, logabs = np.linalg.slogdet(A)
+    with np.errstate(all="ignore"):
+        det = float(sign * np.exp(logabs))   # inf or 0 exactly where np.linalg.det over- or underflows
+    mistakes = _grad_mistakes(A, expected, sign, det)
 
     def judge(answer: Answer):
-        if large:
-            hint = ("det(J) overflowed to inf or underflowed to 0 for this matrix (log|det J| = "
-                    f"{expected:.6g}), so its log is ±inf. Never form det(J): use np.linalg.slogdet, or add the "
-                    "logs of the pivots |U_ii| of an LU factorization.")
-        elif sign < 0:
-            hint = "det(J) is negative here, and the log of a negative number is NaN: take the absolute value first."
-        else:
-            hint = "Look for a log of zero or of a negative number."
-        found = _finite_scalar(answer, label, hint)
-        expect_close_named(found, expected, label, EXACT_RTOL, "log-determinant", mistakes)
+        _nonfinite_gradient(answer, label, n, det, logabs)
+        found = expect_array(answer, (n, n), label, f"the gradient with respect to A has the shape of A, ({n}, {n})")
+        expect_close_named(found, expected, label, EXACT_RTOL, "entry of the gradient", mistakes)
 
-    return Case(label, (J,), judge, call=quietly(J))
+    return Case(label, (A,), judge, call=quietly(A))
 
 
-def _log_abs_det_visible():
+def _log_det_grad_visible():
+    rotation = np.array([[np.cos(0.7), -np.sin(0.7)], [np.sin(0.7), np.cos(0.7)]])
     return [
-        _log_abs_det_case("J = diag(2, 3) (log 6)", np.diag([2.0, 3.0])),
-        _log_abs_det_case("J = [[0, 1], [1, 0]] (a swap: det = -1)", [[0.0, 1.0], [1.0, 0.0]]),
-        _log_abs_det_case("J = [[1, 2], [3, 4]] (det = -2)", [[1.0, 2.0], [3.0, 4.0]]),
-        _log_abs_det_case("J = a rotation by 0.7 scaled by 3", 3 * np.array([[np.cos(0.7), -np.sin(0.7)],
-                                                                              [np.sin(0.7), np.cos(0.7)]])),
+        _log_det_grad_case("A = [[2, 1], [0, 4]] (upper triangular, det = 8)", [[2.0, 1.0], [0.0, 4.0]]),
+        _log_det_grad_case("A = [[1, 2], [3, 4]] (det = -2)", [[1.0, 2.0], [3.0, 4.0]]),
+        _log_det_grad_case("A = a rotation by 0.7 scaled by 3 (det = 9)", 3 * rotation),
+        _log_det_grad_case("A = [[2, 1, 0], [0, 1, 3], [1, 0, 1]] (det = 5, not symmetric)",
+                           [[2.0, 1.0, 0.0], [0.0, 1.0, 3.0], [1.0, 0.0, 1.0]]),
     ]
 
 
-def _log_abs_det_hidden(rng):
-    cases = [_log_abs_det_case(f"a random {n}×{n} matrix", rng.normal(size=(n, n))) for n in (3, 5, 8)]
-    negative = rng.normal(size=(4, 4))
+def _well_conditioned(rng, n):
+    Q, _ = np.linalg.qr(rng.normal(size=(n, n)))
+    return Q * rng.uniform(0.5, 2.0, size=n) + 0.3 * rng.normal(size=(n, n)) / np.sqrt(n)
+
+
+def _log_det_grad_hidden(rng):
+    cases = [_log_det_grad_case(f"a random nonsymmetric {n}×{n} matrix", _well_conditioned(rng, n)) for n in (3, 5, 8)]
+    negative = _well_conditioned(rng, 4)
     if np.linalg.det(negative) > 0:
         negative[[0, 1]] = negative[[1, 0]]
-    cases.append(_log_abs_det_case("a random 4×4 matrix with a negative determinant", negative))
+    cases.append(_log_det_grad_case("a random 4×4 matrix with a negative determinant", negative))
     return cases
 
 
-def _log_abs_det_hard(rng):
-    n = 60
-    upper = np.triu(rng.normal(size=(40, 40)), 1) + np.diag(rng.uniform(1e8, 1e9, size=40))
+def ill_conditioned(rng, n, condition=1e12):
+    """A random nonsymmetric n×n matrix with the given condition number."""
+    U, _ = np.linalg.qr(rng.normal(size=(n, n)))
+    V, _ = np.linalg.qr(rng.normal(size=(n, n)))
+    return (U * np.logspace(0, -np.log10(condition), n)) @ V.T * rng.uniform(1, 3)
+
+
+def _log_det_grad_hard_case(label, A):
+    A = np.asarray(A, dtype=np.float64)
+    n = A.shape[0]
+    identity = np.eye(n)
+    sign, logabs = np.linalg.slogdet(A)
+    with np.errstate(all="ignore"):
+        det = float(sign * np.exp(logabs))   # inf or 0 exactly where np.linalg.det over- or underflows
+
+    def judge(answer: Answer):
+        _nonfinite_gradient(answer, label, n, det, logabs)
+        found = expect_array(answer, (n, n), label, f"the gradient has the shape of A, ({n}, {n})")
+        error = backward_error(A.T, found, identity)
+        if error <= BACKWARD_TOL:
+            return
+        if backward_error(A, found, identity) <= BACKWARD_TOL:
+            raise CheckFailure(f"{label}: you returned A⁻¹; the gradient of log|det A| is its transpose A⁻ᵀ "
+                               "(∂ log|det A| / ∂A_ij = (A⁻¹)_ji).")
+        if backward_error(A.T, -found, identity) <= BACKWARD_TOL:
+            raise CheckFailure(f"{label}: wrong sign: the gradient of log|det A| is +A⁻ᵀ, whatever the sign of det A.")
+        raise CheckFailure(
+            f"{label}: your G does not solve Aᵀ G = I accurately: the backward error |Aᵀ G - I| / (|A| |G|) is "
+            f"{error:.1e}, expected at most {BACKWARD_TOL:.0e} (A has condition number about {np.linalg.cond(A):.0e}). "
+            "Routes that square the condition number (normal equations, (A Aᵀ)⁻¹ A) or go through det A lose "
+            "the accuracy; use np.linalg.solve(A.T, np.eye(n))."
+        )
+
+    return Case(label, (A,), judge, call=quietly(A))
+
+
+def _log_det_grad_hard(rng):
+    n = 200
     return [
-        _log_abs_det_case(f"a random {n}×{n} matrix with entries of size 1e6 (det overflows)",
-                          1e6 * rng.normal(size=(n, n)), large=True),
-        _log_abs_det_case(f"a random {n}×{n} matrix with entries of size 1e-7 (det underflows to 0)",
-                          1e-7 * rng.normal(size=(n, n)), large=True),
-        _log_abs_det_case("a 40×40 upper-triangular matrix with diagonal entries of 1e8 to 1e9 (det overflows)",
-                          upper, large=True),
+        _log_det_grad_hard_case(f"a random {n}×{n} matrix with entries of size 1e3 (det A overflows to inf)",
+                                1e3 * rng.normal(size=(n, n))),
+        _log_det_grad_hard_case(f"a random {n}×{n} matrix with entries of size 1e-3 (det A underflows to 0)",
+                                1e-3 * rng.normal(size=(n, n))),
+        _log_det_grad_hard_case("a nonsymmetric 30×30 matrix with condition number 1e12", ill_conditioned(rng, 30)),
     ]
 
 
@@ -193,7 +268,6 @@ def _coupling_inverse_case(label, y, scale, shift):
     y1, y2 = y[:half], y[half:]
     s, t = scale(y1), shift(y1)
     expected = np.concatenate([y1, (y2 - t) * np.exp(-s)])
-    forward = CouplingFlow(scale, shift)
     mistakes = [
         (np.concatenate([y1, (y2 - t) * np.exp(s)]), "Undo the scaling by dividing by exp(s(y1)): "
                                                      "x2 = (y2 - t(y1)) * exp(-s(y1))."),
@@ -206,7 +280,8 @@ def _coupling_inverse_case(label, y, scale, shift):
 
     def judge(answer: Answer):
         found = expect_array(answer, (D,), label, f"x has the shape of y, ({D},)")
-        round_trip = forward(found)[0]
+        found1, found2 = found[:half], found[half:]
+        round_trip = np.concatenate([found1, found2 * np.exp(scale(found1)) + shift(found1)])
         if np.all(np.isfinite(round_trip)) and float(np.max(np.abs(round_trip - y))) <= EXACT_RTOL * max(1.0, float(np.max(np.abs(y)))):
             return
         try:
@@ -234,69 +309,153 @@ def _coupling_inverse_hidden(rng):
     return cases
 
 
-# --- flow_log_density -------------------------------------------------------------------------
-def _gaussian_of_affine_flow(x, flow: AffineFlow, base: GaussianLogDensity) -> float:
-    """log p(x) for z = A x + b ~ N(mean, diag(std²)), computed as the Gaussian that x itself follows."""
-    A_inv_mean = np.linalg.solve(flow.A, base.mean - flow.b)
-    covariance = np.linalg.solve(flow.A, np.linalg.solve(flow.A, np.diag(base.std ** 2)).T)
-    r = x - A_inv_mean
-    _, logdet = np.linalg.slogdet(2 * np.pi * covariance)
-    return float(-0.5 * r @ np.linalg.solve(covariance, r) - 0.5 * logdet)
+# --- planar_flow_log_det ----------------------------------------------------------------------
+LARGE_N = 100_000
+MEMORY_BUDGET = 64 * 2**20   # bytes; the answer needs a few vectors of length n (0.8 MB each)
 
 
-def _flow_case(label, x, forward, base):
-    x = np.asarray(x, dtype=np.float64)
-    z, log_det = forward(x)
-    expected = base(z) + log_det
-    if isinstance(forward, AffineFlow):
-        expected = _gaussian_of_affine_flow(x, forward, base)  # an independent route to the same number
-    mistakes = [
-        (base(z) - log_det, "Sign error: add log|det J_f(x)| (f maps data to latent: p_X(x) = p_Z(f(x)) |det J_f(x)|)."),
-        (base(x) + log_det, "Evaluate the base density at z = f(x), not at x."),
-        (base(z), "The log-determinant term is missing: add the log_det that forward returns."),
-    ]
-    if expected < 700:
-        mistakes.append((np.exp(expected), "You returned the density; return its logarithm."))
+def _planar_terms(z, u, w, b):
+    """(a, tanh'(a), uᵀw) for f(z) = z + u tanh(wᵀz + b), with a = wᵀz + b."""
+    a = float(np.dot(w, z) + b)
+    return a, 1.0 - np.tanh(a) ** 2, float(np.dot(u, w))
+
+
+def _planar_mistakes(z, u, w, b):
+    a, slope, uw = _planar_terms(z, u, w, b)
+    inner = slope * uw
+    with np.errstate(all="ignore"):
+        def log_abs(value):
+            return float(np.log(abs(value))) if value != 0 else np.nan
+
+        return [
+            (log_abs(1 + uw), "The tanh' factor is missing: ∂f/∂z = I + u ψᵀ with ψ = tanh'(wᵀz + b) w = "
+                              "(1 - tanh²(wᵀz + b)) w, so det = 1 + tanh'(wᵀz + b)·uᵀw, not 1 + uᵀw."),
+            (log_abs(1 + np.tanh(a) * uw), "You used tanh(wᵀz + b) where its derivative belongs: "
+                                           "ψ = (1 - tanh²(wᵀz + b)) w."),
+            (log_abs(1 + (1 - np.tanh(a)) * uw), "The derivative of tanh is 1 - tanh² (squared), not 1 - tanh."),
+            (log_abs(1 + (1 - np.tanh(a - b) ** 2) * uw), "The bias b is missing: tanh' is evaluated at wᵀz + b."),
+            (log_abs(inner), "The identity is missing: ∂f/∂z = I + u ψᵀ, and the matrix determinant lemma gives "
+                             "det(I + u ψᵀ) = 1 + ψᵀu, not ψᵀu."),
+            (1 + inner, "That is det ∂f/∂z itself (1 + uᵀψ); return log|1 + uᵀψ|."),
+            (abs(1 + inner), "That is |det ∂f/∂z|; return its logarithm."),
+        ]
+
+
+def _planar_values(label, z, u, w, b):
+    z, u, w = (np.asarray(v, dtype=np.float64) for v in (z, u, w))
+    a, slope, uw = _planar_terms(z, u, w, b)
+    det = 1.0 + slope * uw
+    expected = float(np.log(abs(det)))
+    if det < 0:
+        hint = (f"Here det ∂f/∂z = 1 + uᵀψ = {det:.4g} is negative (the map reverses orientation at this z), and the "
+                "log of a negative number is NaN: take the absolute value, log|1 + uᵀψ|.")
+    else:
+        hint = "Look for a log of zero or of a negative number, or an overflow."
+    return z, u, w, float(b), expected, hint
+
+
+def _planar_case(label, z, u, w, b):
+    z, u, w, b, expected, hint = _planar_values(label, z, u, w, b)
+    mistakes = _planar_mistakes(z, u, w, b)
 
     def judge(answer: Answer):
-        found = _finite_scalar(answer, label, "Add log-densities instead of multiplying densities.")
-        expect_close_named(found, expected, label, EXACT_RTOL, "log-density", mistakes)
+        found = _finite_scalar(answer, label, hint)
+        expect_close_named(found, expected, label, EXACT_RTOL, "log-determinant", mistakes)
 
-    return Case(label, (x, forward, base), judge)
-
-
-def _random_affine(rng, D):
-    Q, _ = np.linalg.qr(rng.normal(size=(D, D)))
-    return AffineFlow(Q * rng.uniform(0.5, 2.0, size=D), rng.normal(size=D))
+    return Case(label, (z, u, w, b), judge, call=quietly(z, u, w, b))
 
 
-def _flow_visible():
+def _planar_visible():
     return [
-        _flow_case("z = 2x + 1 in 1-D, standard normal base, x = 0.5",
-                   [0.5], AffineFlow([[2.0]], [1.0]), GaussianLogDensity([0.0], [1.0])),
-        _flow_case("z = A x with A = [[2, 0], [1, 0.5]], standard normal base, x = (1, -1)",
-                   [1.0, -1.0], AffineFlow([[2.0, 0.0], [1.0, 0.5]], [0.0, 0.0]), GaussianLogDensity([0, 0], [1, 1])),
-        _flow_case("a coupling layer in D = 2, standard normal base, x = (0.3, 0.7)", [0.3, 0.7],
-                   CouplingFlow(*_conditioners(np.random.default_rng(51), 1)), GaussianLogDensity([0, 0], [1, 1])),
+        _planar_case("n = 1: z = (0.5,), u = (2,), w = (1.5,), b = -0.25", [0.5], [2.0], [1.5], -0.25),
+        _planar_case("n = 3: z = (1, 0, -1), u = (0.5, 1, 0), w = (1, 2, 0.5), b = 0.1",
+                     [1.0, 0.0, -1.0], [0.5, 1.0, 0.0], [1.0, 2.0, 0.5], 0.1),
+        _planar_case("n = 3 with uᵀψ < -1 (det ∂f/∂z < 0): z = (0.2, -0.3, 0.1), u = (-2, -1, 0.5), w = (1, 1, -1), "
+                     "b = 0.8", [0.2, -0.3, 0.1], [-2.0, -1.0, 0.5], [1.0, 1.0, -1.0], 0.8),
     ]
 
 
-def _flow_hidden(rng):
-    cases = []
-    for D in (2, 4):
-        base = GaussianLogDensity(rng.normal(size=D) * 0.5, rng.uniform(0.5, 2.0, size=D))
-        cases.append(_flow_case(f"a random affine flow in D = {D} with a Gaussian base", rng.normal(size=D),
-                                _random_affine(rng, D), base))
-    for D in (4, 6):
-        cases.append(_flow_case(f"a random coupling layer in D = {D}, standard normal base", rng.normal(size=D),
-                                CouplingFlow(*_conditioners(rng, D // 2)), GaussianLogDensity(np.zeros(D), np.ones(D))))
+def _planar_draw(rng, n, negative=False):
+    """z, u, w, b with |wᵀz + b| between 0.4 and 1.5 (so tanh' is neither 0 nor 1) and 1 + uᵀψ away from 0."""
+    w = rng.normal(size=n) / np.sqrt(n)
+    z = rng.normal(size=n)
+    a = rng.choice([-1.0, 1.0]) * rng.uniform(0.4, 1.5)
+    b = a - float(w @ z)
+    slope = 1.0 - np.tanh(a) ** 2
+    inner = rng.uniform(-3.0, -1.5) if negative else rng.uniform(-0.6, 2.0)   # the value of uᵀψ
+    noise = rng.normal(size=n) / np.sqrt(n)
+    noise -= (noise @ w) / (w @ w) * w      # orthogonal to w, so uᵀw is exactly inner / slope
+    u = inner / (slope * float(w @ w)) * w + noise
+    return z, u, w, b
+
+
+def _planar_hidden(rng):
+    cases = [_planar_case(f"random z, u, w, b with n = {n}", *_planar_draw(rng, n)) for n in (2, 5, 10)]
+    cases.append(_planar_case("random z, u, w, b with n = 6 and det ∂f/∂z < 0", *_planar_draw(rng, 6, negative=True)))
     return cases
 
 
+def _planar_large_case(label, z, u, w, b):
+    z, u, w, b, expected, hint = _planar_values(label, z, u, w, b)
+    n = z.size
+    mistakes = _planar_mistakes(z, u, w, b)
+
+    def call(function):
+        was_tracing = tracemalloc.is_tracing()
+        if not was_tracing:
+            tracemalloc.start()
+        start = tracemalloc.get_traced_memory()[0]
+        tracemalloc.reset_peak()
+        try:
+            with np.errstate(all="ignore"):
+                result = function(z, u, w, b)
+        except MemoryError as error:
+            result = flag("memory error", str(error)[:150])
+        finally:
+            peak = max(0, tracemalloc.get_traced_memory()[1] - start)
+            if not was_tracing:
+                tracemalloc.stop()
+        return flag("measured", result, float(peak))
+
+    def judge(answer: Answer):
+        problem = flagged(answer)
+        if not problem or problem[0] != "measured":
+            raise CheckFailure(f"{label}: the check could not measure your function (unexpected result).")
+        result, peak = problem[1]
+        inner = flagged(result)
+        gigabytes = 8 * n * n / 1e9
+        if inner and inner[0] == "memory error":
+            raise CheckFailure(
+                f"{label}: your function ran out of memory ({inner[1][0].text}). The n×n Jacobian I + u ψᵀ would "
+                f"need {gigabytes:.0f} GB at n = {n}; the matrix determinant lemma det(I + u ψᵀ) = 1 + ψᵀu needs only "
+                "vectors of length n."
+            )
+        peak_mb = float(peak.values) / 2**20
+        if peak_mb * 2**20 > MEMORY_BUDGET:
+            raise CheckFailure(
+                f"{label}: your function allocated {peak_mb:.0f} MB at its peak (the budget is "
+                f"{MEMORY_BUDGET / 2**20:.0f} MB for n = {n}); use the matrix determinant lemma with vectors of "
+                "length n, never an n×n (or n×k) matrix."
+            )
+        found = _finite_scalar(result, label, hint)
+        expect_close_named(found, expected, label, EXACT_RTOL, "log-determinant", mistakes)
+
+    return Case(label, (z, u, w, b), judge, call=call)
+
+
+def _planar_hard(rng):
+    return [
+        _planar_large_case(f"random z, u, w, b with n = {LARGE_N} (the Jacobian would take 80 GB)",
+                           *_planar_draw(rng, LARGE_N)),
+        _planar_large_case(f"random z, u, w, b with n = {LARGE_N} and det ∂f/∂z < 0",
+                           *_planar_draw(rng, LARGE_N, negative=True)),
+    ]
+
+
 check = ProblemSet("ps5-change-of-variables", [
-    Exercise("polar_area_factor", _polar_visible, _polar_hidden),
-    Exercise("log_abs_det", _log_abs_det_visible, _log_abs_det_hidden, _log_abs_det_hard),
-    Exercise("coupling_forward", _coupling_visible, _coupling_forward_hidden),
-    Exercise("coupling_inverse", _coupling_inverse_visible, _coupling_inverse_hidden),
-    Exercise("flow_log_density", _flow_visible, _flow_hidden),
+    Exercise("polar_area_factor", _polar_visible, _polar_hidden, points=1),
+    Exercise("log_abs_det_grad", _log_det_grad_visible, _log_det_grad_hidden, _log_det_grad_hard, points=3),
+    Exercise("coupling_forward", _coupling_visible, _coupling_forward_hidden, points=3),
+    Exercise("coupling_inverse", _coupling_inverse_visible, _coupling_inverse_hidden, points=2),
+    Exercise("planar_flow_log_det", _planar_visible, _planar_hidden, _planar_hard, points=3),
 ])
