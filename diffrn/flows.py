@@ -1,16 +1,18 @@
-"""Change of variables for densities: affine coupling layers and stable log-determinants.
+"""Change of variables for densities: log-densities of flows and stable log-determinants.
 
 A normalizing flow is an invertible map ``f`` from data space to a latent space where the
 density is simple. The change-of-variables formula gives the data density
 
     log p_X(x) = log p_Z(f(x)) + log |det J_f(x)|,
 
-so a flow is useful only if both ``f^{-1}`` and ``log |det J_f|`` are cheap. The affine
-coupling layer of RealNVP achieves both: its Jacobian is triangular.
+so a flow is useful only if both ``f^{-1}`` and ``log |det J_f|`` are cheap. This module holds
+the pieces around the layers: the latent density, the formula itself, composition of layers
+(log-determinants add), and log-determinants of general matrices computed without overflow
+(LU and Cholesky). The layers themselves (coupling layers, planar flows) are derived in
+Chapter 5 and written in the problem set.
 
-Conventions: a point is a 1-D array of even length D, or a batch of points is a 2-D array of
-shape (N, D) (one point per row). The first half ``x1 = x[..., :D//2]`` passes through
-unchanged and conditions the transformation of the second half ``x2 = x[..., D//2:]``.
+Conventions: a point is a 1-D array of length D, or a batch of points is a 2-D array of
+shape (N, D) (one point per row). A layer is a callable ``layer(x) -> (y, log_det)``.
 """
 from __future__ import annotations
 
@@ -28,65 +30,9 @@ def _split(x: Array) -> tuple[Array, Array]:
         raise ValueError(f"expected a point (D,) or a batch (N, D), got an array of shape {x.shape}")
     dim = x.shape[-1]
     if dim == 0 or dim % 2:
-        raise ValueError(f"an affine coupling layer needs an even dimension D, got D = {dim}; pad x with a zero coordinate")
+        raise ValueError(f"splitting into halves needs an even dimension D, got D = {dim}")
     half = dim // 2
     return x[..., :half], x[..., half:]
-
-
-class AffineCoupling:
-    """The RealNVP affine coupling layer ``y = (x1, x2 * exp(s(x1)) + t(x1))``.
-
-    Because ``y1 = x1`` and ``y2`` depends on ``x2`` only through an elementwise scaling, the
-    Jacobian is block lower-triangular with diagonal ``(1, ..., 1, exp(s(x1)))``: its
-    log-determinant is ``sum(s(x1))``, whatever the networks ``s`` and ``t`` are. They are
-    never inverted or differentiated, which is why they may be arbitrary functions.
-
-    Args:
-        scale: ``s``, maps x1 of shape (..., D/2) to log-scales of the same shape.
-        shift: ``t``, maps x1 of shape (..., D/2) to shifts of the same shape.
-    """
-
-    def __init__(self, scale: Callable[[Array], Array], shift: Callable[[Array], Array]):
-        self.scale = scale
-        self.shift = shift
-
-    def _conditioners(self, x1: Array) -> tuple[Array, Array]:
-        s = np.asarray(self.scale(x1), dtype=np.float64)
-        t = np.asarray(self.shift(x1), dtype=np.float64)
-        if s.shape != x1.shape or t.shape != x1.shape:
-            raise ValueError(
-                f"scale and shift must return arrays shaped like x1 {x1.shape}; got {s.shape} and {t.shape}"
-            )
-        return s, t
-
-    def forward(self, x) -> tuple[Array, Array | float]:
-        """Apply the layer.
-
-        Args:
-            x: a point (D,) or a batch (N, D), D even.
-
-        Returns:
-            ``(y, log_det)``: y has the shape of x; log_det is ``log |det J(x)|``, a float
-            for one point or an (N,) array for a batch.
-        """
-        x1, x2 = _split(x)
-        s, t = self._conditioners(x1)
-        y = np.concatenate([x1, x2 * np.exp(s) + t], axis=-1)
-        log_det = s.sum(axis=-1)
-        return y, (float(log_det) if np.ndim(log_det) == 0 else log_det)
-
-    def inverse(self, y) -> Array:
-        """Undo :meth:`forward`: ``x2 = (y2 - t(y1)) * exp(-s(y1))`` since ``y1 = x1``."""
-        y1, y2 = _split(y)
-        s, t = self._conditioners(y1)
-        return np.concatenate([y1, (y2 - t) * np.exp(-s)], axis=-1)
-
-    def log_det(self, x) -> Array | float:
-        """``log |det J(x)|`` alone (the sum of the log-scales)."""
-        return self.forward(x)[1]
-
-    def __call__(self, x):
-        return self.forward(x)
 
 
 def standard_normal_log_density(z) -> Array | float:
@@ -107,7 +53,7 @@ def flow_log_density(x, forward: Callable, base_log_density: Callable = standard
     Args:
         x: a point (D,) or a batch (N, D).
         forward: the flow's data-to-latent map, returning ``(z, log|det J(x)|)``
-            (for example :meth:`AffineCoupling.forward` or :func:`compose`).
+            (one layer, or several joined by :func:`compose`).
         base_log_density: log-density of the latent distribution at z.
 
     Returns:
@@ -135,7 +81,7 @@ def compose(*layers: Callable) -> Callable:
 
 
 def swap_halves(x) -> Array:
-    """Exchange the two halves of x so that the next coupling transforms the other half."""
+    """Exchange the two halves of x (|det| = 1), so that the next coupling layer transforms the other half."""
     x1, x2 = _split(x)
     return np.concatenate([x2, x1], axis=-1)
 
@@ -209,7 +155,6 @@ def cholesky_log_det(spd_matrix) -> float:
 
 
 __all__ = [
-    "AffineCoupling",
     "standard_normal_log_density",
     "flow_log_density",
     "compose",

@@ -3,7 +3,6 @@ import numpy as np
 import pytest
 
 from diffrn.flows import (
-    AffineCoupling,
     cholesky_log_det,
     compose,
     flow_log_density,
@@ -15,64 +14,60 @@ from diffrn.flows import (
 from diffrn.numerical import jacobian_fd
 
 
-def mlp_coupling(dim: int, seed: int) -> AffineCoupling:
-    """A coupling whose scale and shift are small random tanh networks (as in RealNVP)."""
-    rng = np.random.default_rng(seed)
-    half = dim // 2
-    w1, w2 = rng.normal(size=(half, 8)), rng.normal(size=(8, half)) * 0.5
-    v1, v2 = rng.normal(size=(half, 8)), rng.normal(size=(8, half))
-    return AffineCoupling(lambda x1: np.tanh(x1 @ w1) @ w2, lambda x1: np.tanh(x1 @ v1) @ v2)
+# Two concrete layers on R² (rows of an (N, 2) array, or one point): y1 = x1 passes through,
+# y2 = x2 exp(s(x1)) + t(x1), and log|det J| = s(x1). The tests exercise the tools around them.
+def bend(x):
+    x = np.asarray(x, dtype=float)
+    a, c = x[..., 0], x[..., 1]
+    s = 0.6 * np.tanh(a)
+    return np.stack([a, c * np.exp(s) + 0.25 * (a**2 - 1)], axis=-1), s
 
 
-@pytest.mark.parametrize("dim", [2, 4, 6])
-def test_inverse_undoes_forward(dim):
-    layer = mlp_coupling(dim, seed=dim)
-    x = np.random.default_rng(0).normal(size=(50, dim))
-    y, _ = layer.forward(x)
-    np.testing.assert_allclose(layer.inverse(y), x, atol=1e-12)
-    np.testing.assert_allclose(layer.forward(layer.inverse(y))[0], y, atol=1e-12)
+def bend_back(y):
+    y = np.asarray(y, dtype=float)
+    a = y[..., 0]
+    return np.stack([a, (y[..., 1] - 0.25 * (a**2 - 1)) * np.exp(-0.6 * np.tanh(a))], axis=-1)
 
 
-@pytest.mark.parametrize("dim", [2, 4, 6])
-def test_log_det_is_log_abs_det_of_brute_force_jacobian(dim):
-    layer = mlp_coupling(dim, seed=10 + dim)
-    for x in np.random.default_rng(1).normal(size=(5, dim)):
-        jac = jacobian_fd(lambda p: layer.forward(p)[0], x)
-        assert layer.log_det(x) == pytest.approx(log_abs_det(jac), abs=1e-7)
-        # The Jacobian is block lower-triangular: y1 = x1 does not depend on x2.
-        np.testing.assert_allclose(jac[: dim // 2, dim // 2:], 0.0, atol=1e-9)
+def wave(x):
+    x = np.asarray(x, dtype=float)
+    a, c = x[..., 0], x[..., 1]
+    s = -0.3 * np.tanh(a)
+    return np.stack([a, c * np.exp(s) + 0.4 * np.sin(a)], axis=-1), s
 
 
-def test_batch_agrees_with_single_points():
-    layer = mlp_coupling(4, seed=3)
-    x = np.random.default_rng(2).normal(size=(7, 4))
-    y, log_det = layer.forward(x)
-    assert y.shape == (7, 4) and log_det.shape == (7,)
-    for row, y_row, ld in zip(x, y, log_det):
-        y_single, ld_single = layer.forward(row)
-        np.testing.assert_allclose(y_single, y_row)
-        assert isinstance(ld_single, float) and ld_single == pytest.approx(ld)
+def wave_back(y):
+    y = np.asarray(y, dtype=float)
+    a = y[..., 0]
+    return np.stack([a, (y[..., 1] - 0.4 * np.sin(a)) * np.exp(0.3 * np.tanh(a))], axis=-1)
 
 
-def test_odd_dimension_and_bad_conditioners_raise():
-    layer = AffineCoupling(lambda x1: 0 * x1, lambda x1: 0 * x1)
+def two_layer_flow():
+    return compose(bend, lambda x: (swap_halves(x), 0.0), wave)
+
+
+def test_compose_adds_log_determinants_of_the_brute_force_jacobians():
+    flow = two_layer_flow()
+    for x in np.random.default_rng(1).normal(size=(5, 2)):
+        jac = jacobian_fd(lambda p: flow(p)[0], x)
+        assert flow(x)[1] == pytest.approx(log_abs_det(jac), abs=1e-7)
+        # A single layer's Jacobian is lower triangular: y1 = x1 does not depend on x2.
+        assert jacobian_fd(lambda p: bend(p)[0], x)[0, 1] == pytest.approx(0.0, abs=1e-9)
+
+
+def test_swap_halves_and_its_errors():
+    np.testing.assert_array_equal(swap_halves(np.array([1.0, 2.0, 3.0, 4.0])), [3.0, 4.0, 1.0, 2.0])
+    np.testing.assert_array_equal(swap_halves(np.arange(4.0).reshape(2, 2)), [[1.0, 0.0], [3.0, 2.0]])
     with pytest.raises(ValueError, match="even"):
-        layer.forward(np.zeros(3))
-    bad = AffineCoupling(lambda x1: np.zeros(5), lambda x1: x1)
-    with pytest.raises(ValueError, match="shaped like x1"):
-        bad.forward(np.zeros(4))
+        swap_halves(np.zeros(3))
+    with pytest.raises(ValueError, match="batch"):
+        swap_halves(np.zeros((2, 2, 2)))
 
 
 def test_standard_normal_log_density():
     assert standard_normal_log_density(np.zeros(2)) == pytest.approx(-np.log(2 * np.pi))
     z = np.array([[1.0, 2.0], [0.0, 0.0]])
     np.testing.assert_allclose(standard_normal_log_density(z), [-2.5 - np.log(2 * np.pi), -np.log(2 * np.pi)])
-
-
-def two_layer_flow():
-    first = AffineCoupling(lambda a: 0.6 * np.tanh(a), lambda a: 0.25 * (a**2 - 1))
-    second = AffineCoupling(lambda a: -0.3 * np.tanh(a), lambda a: 0.4 * np.sin(a))
-    return compose(first, lambda x: (swap_halves(x), 0.0), second)
 
 
 def grid_density(forward, half_width=14.0, n=1001):
@@ -91,11 +86,10 @@ def test_flow_density_integrates_to_one():
 
 def test_flow_density_matches_histogram_of_pushed_samples():
     """Sample z ~ N(0, I) and push it through the inverse flow: the histogram is p_X."""
-    first = AffineCoupling(lambda a: 0.6 * np.tanh(a), lambda a: 0.25 * (a**2 - 1))
-    second = AffineCoupling(lambda a: -0.3 * np.tanh(a), lambda a: 0.4 * np.sin(a))
-    forward = compose(first, lambda x: (swap_halves(x), 0.0), second)
+    forward = two_layer_flow()
     z = np.random.default_rng(42).normal(size=(400_000, 2))
-    x = first.inverse(swap_halves(second.inverse(z)))
+    x = bend_back(swap_halves(wave_back(z)))
+    np.testing.assert_allclose(forward(x)[0], z, atol=1e-10)
     edges = np.linspace(-4, 4, 21)
     counts, _, _ = np.histogram2d(x[:, 0], x[:, 1], bins=[edges, edges])
     empirical = counts / (len(x) * (edges[1] - edges[0]) ** 2)

@@ -1,10 +1,10 @@
-"""Demos of Chapter 5: |det J| as a volume scale, pushed-forward densities, a coupling layer."""
+"""Demos of Chapter 5: |det J| as a volume scale, pushed-forward densities, a coupling layer in the plane."""
 from __future__ import annotations
 
 import numpy as np
 
 from diffrn.demos.core import Control, figure, interactive_demo, set_suptitle
-from diffrn.flows import AffineCoupling, flow_log_density, standard_normal_log_density
+from diffrn.flows import standard_normal_log_density
 
 # --- 1. a small square carried by z -> z^2 ------------------------------------------------------
 
@@ -226,9 +226,24 @@ COUPLING_SAMPLES = np.random.default_rng(7).normal(size=(400, 2))
 COUPLING_PROBE = np.array([1.0, 0.5])
 
 
-def demo_coupling(scale: float, shift: float) -> AffineCoupling:
-    """The layer of the demo: log-scale ``s tanh(x1)`` and shift ``t (x1^2 - 1)``."""
-    return AffineCoupling(lambda x1: scale * np.tanh(x1), lambda x1: shift * (x1**2 - 1))
+def coupling_2d(points, scale: float, shift: float):
+    """The demo's layer on the plane: ``(x1, x2) -> (x1, x2 exp(s tanh x1) + t (x1^2 - 1))``.
+
+    Works on one point (2,) or rows (N, 2). Returns ``(y, log|det J|)``; the Jacobian is
+    ``[[1, 0], [dy2/dx1, exp(s tanh x1)]]``, lower triangular, so ``log|det J| = s tanh x1``.
+    """
+    points = np.asarray(points, dtype=np.float64)
+    x1, x2 = points[..., 0], points[..., 1]
+    log_scale = scale * np.tanh(x1)
+    return np.stack([x1, x2 * np.exp(log_scale) + shift * (x1**2 - 1)], axis=-1), log_scale
+
+
+def coupling_2d_preimage(points, scale: float, shift: float):
+    """The point x with ``coupling_2d(x)[0] == y``: ``x1 = y1``, so s and t are known and the
+    affine map of the second coordinate is undone, ``x2 = (y2 - t (y1^2 - 1)) exp(-s tanh y1)``."""
+    points = np.asarray(points, dtype=np.float64)
+    y1, y2 = points[..., 0], points[..., 1]
+    return np.stack([y1, (y2 - shift * (y1**2 - 1)) * np.exp(-scale * np.tanh(y1))], axis=-1)
 
 
 def plot_coupling(scale: float = 0.5, shift: float = 0.0):
@@ -250,16 +265,15 @@ def plot_coupling(scale: float = 0.5, shift: float = 0.0):
 def update_coupling(fig, scale: float = 0.5, shift: float = 0.0) -> list:
     """Show the layer (scale, shift) on a figure made by :func:`plot_coupling` (in place; the
     density's level sets are made anew). Returns the artists that changed."""
-    layer = demo_coupling(scale, shift)
-    y, log_dets = layer.forward(COUPLING_SAMPLES)
-    probe_y, probe_log_det = layer.forward(COUPLING_PROBE)
+    y, log_dets = coupling_2d(COUPLING_SAMPLES, scale, shift)
+    probe_y, probe_log_det = coupling_2d(COUPLING_PROBE, scale, shift)
 
     # Density of the output: p_Y(y) = p_X(x) / |det J(x)| at x = inverse(y).
     grid = np.linspace(-4, 4, 161)
     gx, gy = np.meshgrid(grid, grid)
     points = np.column_stack([gx.ravel(), gy.ravel()])
-    x_back = layer.inverse(points)
-    log_p_y = standard_normal_log_density(x_back) - layer.log_det(x_back)
+    x_back = coupling_2d_preimage(points, scale, shift)
+    log_p_y = standard_normal_log_density(x_back) - coupling_2d(x_back, scale, shift)[1]
 
     ax_in, ax_out = fig.axes[:2]
     samples_in, samples_out = _by_gid(ax_in)["samples"], _by_gid(ax_out)["samples"]
@@ -280,9 +294,8 @@ def update_coupling(fig, scale: float = 0.5, shift: float = 0.0) -> list:
 
 def coupling_alt(scale: float = 0.5, shift: float = 0.0) -> str:
     """Alt text of a :func:`plot_coupling` frame, with the log-determinants its title prints."""
-    layer = demo_coupling(scale, shift)
-    _, log_dets = layer.forward(COUPLING_SAMPLES)
-    _, probe_log_det = layer.forward(COUPLING_PROBE)
+    _, log_dets = coupling_2d(COUPLING_SAMPLES, scale, shift)
+    _, probe_log_det = coupling_2d(COUPLING_PROBE, scale, shift)
     return (f"Left: samples of a standard Gaussian in the plane, coloured by the layer's log-determinant. Right: "
             f"the same samples after the affine coupling layer with scale {scale:.2f} times tanh x1 and shift "
             f"{shift:.2f} times (x1 squared minus 1), with level curves of the output density; log|det J| is "
@@ -311,7 +324,8 @@ __all__ = [
     "tanh_pushforward_density",
     "plot_pushforward",
     "pushforward_demo",
-    "demo_coupling",
+    "coupling_2d",
+    "coupling_2d_preimage",
     "plot_coupling",
     "coupling_demo",
 ]
