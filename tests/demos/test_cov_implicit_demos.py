@@ -85,16 +85,23 @@ def test_pushforward_density_integrates_and_matches_title(gain):
 
 @pytest.mark.parametrize("scale,shift", [(cov.COUPLING_SCALES[0], cov.COUPLING_SHIFTS[0]), (cov.COUPLING_SCALES[-1], cov.COUPLING_SHIFTS[-1])])
 def test_coupling_title_matches_layer(scale, shift):
-    layer = cov.demo_coupling(scale, shift)
     fig = cov.plot_coupling(scale, shift)
     probe, mean = numbers(title(fig))[-2:]
-    assert probe == pytest.approx(layer.log_det(cov.COUPLING_PROBE), abs=1e-3)
     assert probe == pytest.approx(scale * np.tanh(1.0), abs=1e-3)
-    assert mean == pytest.approx(layer.log_det(cov.COUPLING_SAMPLES).mean(), abs=1e-3)
+    assert mean == pytest.approx(cov.coupling_2d(cov.COUPLING_SAMPLES, scale, shift)[1].mean(), abs=1e-3)
     # The coupling Jacobian at the probe point, brute force.
-    jac = jacobian_fd(lambda x: layer.forward(x)[0], cov.COUPLING_PROBE)
+    jac = jacobian_fd(lambda x: cov.coupling_2d(x, scale, shift)[0], cov.COUPLING_PROBE)
     assert np.log(abs(np.linalg.det(jac))) == pytest.approx(probe, abs=1e-3)
-    assert standard_normal_log_density(np.zeros(2)) < 0
+    assert jac[0, 1] == pytest.approx(0.0, abs=1e-9)
+    # The preimage undoes the layer, and the contoured density p_Y integrates to one.
+    x = cov.COUPLING_SAMPLES
+    np.testing.assert_allclose(cov.coupling_2d_preimage(cov.coupling_2d(x, scale, shift)[0], scale, shift), x,
+                               atol=1e-12)
+    grid = np.linspace(-30, 30, 1501)  # s = 1.5 stretches x2 by up to e^1.5
+    gx, gy = np.meshgrid(grid, grid)
+    back = cov.coupling_2d_preimage(np.stack([gx, gy], axis=-1), scale, shift)
+    p_y = np.exp(standard_normal_log_density(back) - cov.coupling_2d(back, scale, shift)[1])
+    assert p_y.sum() * (grid[1] - grid[0]) ** 2 == pytest.approx(1.0, abs=1e-4)
 
 
 def test_folium_slope_agrees_with_parametrization():
