@@ -41,40 +41,60 @@ def perturbation_numbers(t: float, direction: str = "shear") -> dict:
 
 def plot_perturbation(t: float = 0.3, direction: str = "shear"):
     """Unit circle under (A + t dA)^{-1} exactly and to first order; unit square under A + t dA; det against t."""
-    numbers = perturbation_numbers(t, direction)
-    A, dA = PERTURBED_A, DIRECTIONS[direction]
+    A = PERTURBED_A
     fig, (ax_inverse, ax_area, ax_det) = figure(7.0, 3.4, ncols=3)
-
+    # What depends on t and the direction starts empty; update_perturbation sets it.
     ax_inverse.plot(*(np.linalg.inv(A) @ _CIRCLE), color="0.75", lw=1, label="$A^{-1}$, $t=0$")
-    ax_inverse.plot(*(numbers["inverse"] @ _CIRCLE), color="C0", lw=2, label="exact")
-    ax_inverse.plot(*(numbers["inverse_linear"] @ _CIRCLE), "C3--", lw=1.5, label="first order")
+    ax_inverse.plot([], [], color="C0", lw=2, label="exact", gid="exact")
+    ax_inverse.plot([], [], "C3--", lw=1.5, label="first order", gid="linear")
     ax_inverse.set(xlim=(-1.9, 1.9), ylim=(-1.9, 1.9), aspect="equal")
     ax_inverse.set_title("unit circle under $(A+t\\,dA)^{-1}$", fontsize=9)
     ax_inverse.legend(loc="lower right", fontsize=6, handlelength=1.5)
 
     ax_area.fill(*(A @ _SQUARE), color="0.85", label="$A$ · square")
-    ax_area.fill(*((A + t * dA) @ _SQUARE), color="C0", alpha=0.6, label="$(A+t\\,dA)$ · square")
+    ax_area.fill(*(A @ _SQUARE), color="C0", alpha=0.6, label="$(A+t\\,dA)$ · square", gid="moved")
     ax_area.set(xlim=(-0.9, 2.6), ylim=(-1.2, 2.6), aspect="equal")
     ax_area.set_title("unit square: area = det", fontsize=9)
     ax_area.legend(loc="lower right", fontsize=6, handlelength=1.5)
 
-    steps = np.linspace(STEPS[0], STEPS[-1], 100)
-    ax_det.plot(steps, [np.linalg.det(A + s * dA) for s in steps], color="C0", lw=2, label="det$(A+t\\,dA)$")
-    ax_det.plot(steps, np.linalg.det(A) + steps * det_differential(A, dA), "C3--", lw=1.5,
-                label="det $A\\,(1 + t\\,$tr$\\,A^{-1}dA)$")
-    ax_det.plot([t, t], [numbers["det_linear"], numbers["det"]], color="k", lw=1)
-    ax_det.plot([t], [numbers["det"]], "o", color="C0", ms=6)
+    ax_det.plot([], [], color="C0", lw=2, label="det$(A+t\\,dA)$", gid="det")
+    ax_det.plot([], [], "C3--", lw=1.5, label="det $A\\,(1 + t\\,$tr$\\,A^{-1}dA)$", gid="tangent")
+    ax_det.plot([], [], color="k", lw=1, gid="gap")
+    ax_det.plot([], [], "o", color="C0", ms=6, gid="point")
     ax_det.set(xlim=(STEPS[0] - 0.05, STEPS[-1] + 0.05), ylim=(0.4, 2.6), xlabel="$t$")
     ax_det.set_title("determinant and its tangent", fontsize=9)
     ax_det.legend(loc="upper left", fontsize=6, handlelength=1.5)
     ax_det.grid(True, lw=0.3)
-    set_suptitle(
+    update_perturbation(fig, t, direction)
+    return fig
+
+
+def update_perturbation(fig, t: float = 0.3, direction: str = "shear") -> list:
+    """Move a figure made by :func:`plot_perturbation` to step ``t`` along ``direction`` (in place).
+    Returns the artists that changed, with the legends, which stay above them."""
+    numbers = perturbation_numbers(t, direction)
+    A, dA = PERTURBED_A, DIRECTIONS[direction]
+    inverse, area, det = (_by_gid(ax) for ax in fig.axes)
+    inverse["exact"].set_data(*(numbers["inverse"] @ _CIRCLE))
+    inverse["linear"].set_data(*(numbers["inverse_linear"] @ _CIRCLE))
+    area["moved"].set_xy(((A + t * dA) @ _SQUARE).T)
+    steps = np.linspace(STEPS[0], STEPS[-1], 100)
+    det["det"].set_data(steps, [np.linalg.det(A + s * dA) for s in steps])
+    det["tangent"].set_data(steps, np.linalg.det(A) + steps * det_differential(A, dA))
+    det["gap"].set_data([t, t], [numbers["det_linear"], numbers["det"]])
+    det["point"].set_data([t], [numbers["det"]])
+    suptitle = set_suptitle(
         fig,
         f"{direction}, t = {t:+.2f}:   ‖inverse − first order‖ = {numbers['inverse_error']:.3g}   "
         f"det = {numbers['det']:.4f}, first order {numbers['det_linear']:.4f}",
         fontsize=9,
     )
-    return fig
+    return [*inverse.values(), *area.values(), *det.values(), *(ax.get_legend() for ax in fig.axes), suptitle]
+
+
+def _by_gid(ax) -> dict:
+    """The artists of ``ax`` that have a gid, by gid."""
+    return {artist.get_gid(): artist for artist in ax.get_children() if artist.get_gid()}
 
 
 def perturbation_alt(t: float = 0.3, direction: str = "shear") -> str:
@@ -97,6 +117,7 @@ def perturbation_demo():
             Control("t", STEPS, r"step \(t\)", default=0.3),
             Control("direction", tuple(DIRECTIONS), r"direction \(dA\)", default="shear"),
         ],
+        update=update_perturbation,
         alt=perturbation_alt,
     )
 
@@ -145,24 +166,44 @@ def small_step_slopes(smallest: float) -> dict:
 
 def plot_first_order_error(smallest: float = 0.1):
     """Error of the first-order predictions against t on log axes, with a slope-2 guide."""
-    errors = first_order_errors(smallest)
-    slopes = small_step_slopes(smallest)
     fig, ax = figure(7.0, 3.4)
     # For this direction the det and log|det| curves nearly coincide: dashes keep both visible.
-    for (name, values), color, style in zip(errors.items(), ("C0", "C1", "C2"), ("-", "-", "--")):
-        ax.loglog(ERROR_STEPS, np.maximum(values, 1e-300), style, color=color, lw=2, label=f"{name}: slope {slopes[name]:.2f}")
+    for name, color, style in zip(("inverse", "det", "log|det|"), ("C0", "C1", "C2"), ("-", "-", "--")):
+        ax.loglog([], [], style, color=color, lw=2, label=name, gid=name)
     ax.loglog(ERROR_STEPS, ERROR_STEPS**2, "k:", lw=1, label="$t^2$ (slope 2)")
-    if smallest <= ERROR_STEPS[-1]:
-        # ||t dA||_2 <= t < sigma_min(A) keeps A + t dA invertible: the distance to the singular matrices.
-        ax.axvline(smallest, color="0.5", lw=1, ls="--")
-        ax.text(smallest, 3e-9, r"invertible for $t < \sigma_{\min}(A)$ ", color="0.4", fontsize=8, ha="right")
+    # ||t dA||_2 <= t < sigma_min(A) keeps A + t dA invertible: the distance to the singular matrices.
+    ax.axvline(smallest, color="0.5", lw=1, ls="--", gid="smallest")
+    ax.text(smallest, 3e-9, r"invertible for $t < \sigma_{\min}(A)$ ", color="0.4", fontsize=8, ha="right",
+            gid="smallest label")
     ax.set(xlim=(ERROR_STEPS[0], ERROR_STEPS[-1]), ylim=(1e-10, 1e4), xlabel="step $t$ along $dA$ ($\\|dA\\|_F = 1$)",
            ylabel="error of the first-order prediction")
     ax.grid(True, which="major", lw=0.3)
     ax.legend(loc="upper left", fontsize=8)
-    set_suptitle(fig, f"σ_min(A) = {smallest:g};  slopes fitted for t ≤ {smallest / 10:g}:  "
-                      + ",  ".join(f"{name} {slope:.2f}" for name, slope in slopes.items()), fontsize=9)
+    update_first_order_error(fig, smallest)
     return fig
+
+
+def update_first_order_error(fig, smallest: float = 0.1) -> list:
+    """Show the matrix with this smallest singular value on a figure made by
+    :func:`plot_first_order_error` (in place). Returns the artists that changed, with the legend."""
+    errors = first_order_errors(smallest)
+    slopes = small_step_slopes(smallest)
+    (ax,) = fig.axes
+    artists = _by_gid(ax)
+    legend = ax.get_legend()
+    for name, values in errors.items():
+        artists[name].set_data(ERROR_STEPS, np.maximum(values, 1e-300))
+    for text, line in zip(legend.get_texts(), ax.get_lines()):
+        if line.get_gid() in slopes:
+            text.set_text(f"{line.get_gid()}: slope {slopes[line.get_gid()]:.2f}")
+    visible = smallest <= ERROR_STEPS[-1]
+    artists["smallest"].set_xdata([smallest, smallest])
+    artists["smallest label"].set_x(smallest)
+    artists["smallest"].set_visible(visible)
+    artists["smallest label"].set_visible(visible)
+    suptitle = set_suptitle(fig, f"σ_min(A) = {smallest:g};  slopes fitted for t ≤ {smallest / 10:g}:  "
+                                 + ",  ".join(f"{name} {slope:.2f}" for name, slope in slopes.items()), fontsize=9)
+    return [*artists.values(), legend, suptitle]
 
 
 def first_order_error_alt(smallest: float = 0.1) -> str:
@@ -183,5 +224,6 @@ def first_order_error_demo():
     return interactive_demo(
         plot_first_order_error,
         [Control("smallest", SMALLEST_SINGULAR_VALUES, r"smallest singular value \(\sigma_{\min}(A)\)", default=0.1)],
+        update=update_first_order_error,
         alt=first_order_error_alt,
     )

@@ -124,3 +124,29 @@ def test_error_title_reports_the_slopes():
     assert numbers(title)[-3:] == pytest.approx([round(s, 2) for s in slopes.values()], abs=1e-9)
     legend = [text.get_text() for text in fig.axes[0].get_legend().get_texts()]
     assert any("inverse" in text for text in legend) and any("t^2" in text for text in legend)
+
+
+# --- live updates ----------------------------------------------------------------------------------------
+
+def pixels(png: bytes) -> np.ndarray:
+    import io
+
+    import matplotlib.image
+
+    return matplotlib.image.imread(io.BytesIO(png), format="png")
+
+
+@pytest.mark.parametrize("plot, update, first, second", [
+    (demos.plot_perturbation, demos.update_perturbation, dict(t=0.3, direction="shear"), dict(t=-0.6, direction="rotate")),
+    (demos.plot_first_order_error, demos.update_first_order_error, dict(smallest=0.1), dict(smallest=2.0)),
+])
+def test_live_update_draws_what_a_fresh_figure_draws(plot, update, first, second):
+    from diffrn.demos.core import LiveFigure
+
+    moved = LiveFigure(plot, update)
+    moved.png(first)
+    after_update = pixels(moved.png(second))
+    fresh = pixels(LiveFigure(plot, update).png(second))
+    assert after_update.shape == fresh.shape
+    differing = np.mean(np.any(np.abs(after_update - fresh) > 0.1, axis=-1))
+    assert differing < 0.002, f"{differing:.2%} of the pixels differ between the updated and a fresh figure"
