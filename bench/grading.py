@@ -25,7 +25,11 @@ from _common import REPO, emit
 
 sys.path.insert(0, str(REPO / "tests" / "grading"))
 STUDENTS = int(os.environ.get("BENCH_GRADING_STUDENTS", "60"))
-WRONG_POLAR = "def polar_jacobian(r, theta):\n    return np.array([[np.cos(theta), np.sin(theta)], [-r * np.sin(theta), r * np.cos(theta)]])\n"
+# A typical mistake: the spherical Jacobian with its rows and columns swapped.
+WRONG_SPHERICAL = ("def spherical_jacobian(r, theta, phi):\n"
+                   "    st, ct, sp, cp = np.sin(theta), np.cos(theta), np.sin(phi), np.cos(phi)\n"
+                   "    return np.array([[st * cp, r * ct * cp, -r * st * sp], [st * sp, r * ct * sp, r * st * cp],\n"
+                   "                     [ct, -r * st, 0.0]]).T\n")
 
 
 def make_course(root: Path):
@@ -39,7 +43,7 @@ def make_course(root: Path):
     notebook = nbformat.read(str(release(course, "ps1-jacobians")), as_version=4)
     solutions = solution_code(nbformat.read(str(course.source_notebook("ps1-jacobians")), as_version=4))
     for index in range(STUDENTS):
-        answers = {"polar_jacobian": WRONG_POLAR} if index % 3 == 0 else {}
+        answers = {"spherical_jacobian": WRONG_SPHERICAL} if index % 3 == 0 else {}
         Submission(f"student{index:03d}", answers=answers).write(root, "ps1-jacobians", notebook, solutions)
     return course
 

@@ -8,8 +8,12 @@ from pathlib import Path
 
 from corpus import Submission
 
-WRONG_POLAR = '''def polar_jacobian(r, theta):
-    return np.array([[np.cos(theta), np.sin(theta)], [-r * np.sin(theta), r * np.cos(theta)]])
+# The right matrix, transposed: rows should be (x, y, z), columns (r, θ, φ).
+WRONG_SPHERICAL = '''def spherical_jacobian(r, theta, phi):
+    st, ct, sp, cp = np.sin(theta), np.cos(theta), np.sin(phi), np.cos(phi)
+    return np.array([[st * cp, r * ct * cp, -r * st * sp],
+                     [st * sp, r * ct * sp, r * st * cp],
+                     [ct, -r * st, 0.0]]).T
 '''
 
 
@@ -22,7 +26,7 @@ def make_grade(repo_root: Path, course_root: Path, *extra: str) -> subprocess.Co
 
 
 def test_make_grade_gives_full_and_partial_marks_with_feedback(course, repo_root):
-    course.hand_in(Submission("alice"), Submission("bob", answers={"polar_jacobian": WRONG_POLAR}))
+    course.hand_in(Submission("alice"), Submission("bob", answers={"spherical_jacobian": WRONG_SPHERICAL}))
     run = make_grade(repo_root, course.root)
     assert run.returncode == 0, run.stdout + run.stderr
     assert course.grades() == {"alice": 10.0, "bob": 8.0}
@@ -35,24 +39,27 @@ def test_make_grade_gives_full_and_partial_marks_with_feedback(course, repo_root
         assert "BEGIN HIDDEN TESTS" not in text and "hidden=True" not in text, f"hidden tests leak into {page}"
     report = course.root / "reports" / "ps1-jacobians"
     assert (report / "scores.png").stat().st_size > 1000
-    assert "correct_polar_jacobian,1,2,0.500" in (report / "test_pass_rates.csv").read_text()
+    assert "correct_spherical_jacobian,1,2,0.500" in (report / "test_pass_rates.csv").read_text()
 
 
 def test_a_second_run_grades_only_what_is_new(course, repo_root):
     course.hand_in(Submission("alice"))
     assert make_grade(repo_root, course.root).returncode == 0
-    course.hand_in(Submission("bob", answers={"polar_jacobian": WRONG_POLAR}))
+    course.hand_in(Submission("bob", answers={"spherical_jacobian": WRONG_SPHERICAL}))
     run = make_grade(repo_root, course.root)
     assert "1 already graded earlier" in run.stdout, run.stdout
     assert course.grades() == {"alice": 10.0, "bob": 8.0}
 
 
 def test_hidden_cases_differ_between_students_and_repeat_for_one():
+    import numpy as np
+
     from diffrn.checks.ps1 import check
     from diffrn.checks.seeding import rng_for
 
     def labels(student):
-        return [(c.label, tuple(c.args[1])) for c in check.jacobian_fd.cases("hidden", rng_for("jacobian_fd/hidden", student))]
+        cases = check.jacobian_complex_step.cases("hidden", rng_for("jacobian_complex_step/hidden", student))
+        return [(c.label, tuple(np.ravel(c.args[1]))) for c in cases]
 
     assert labels("alice") == labels("alice")
     assert labels("alice") != labels("bob")

@@ -1,19 +1,22 @@
 """One batch of broken and hostile submissions: none stops the batch, none is scored wrongly."""
 from __future__ import annotations
 
+import inspect
+
 import pytest
 
 from corpus import Submission
+from diffrn.numerical import jacobian_fd
 from diffrn.grading.batch import grade_assignment
 from diffrn.grading.confine import available as confinement_available
 from diffrn.grading.worker import Limits
 
 ZEROS = '''
-def jacobian_fd(f, x, h=1e-6):
+def jacobian_complex_step(f, x, h=1e-20):
     return np.zeros((np.atleast_1d(f(x)).size, np.size(x)))
 
-def polar_jacobian(r, theta):
-    return np.zeros((2, 2))
+def spherical_jacobian(r, theta, phi):
+    return np.zeros((3, 3))
 
 def example_jacobian(x):
     return np.zeros((2, 2))
@@ -47,40 +50,46 @@ def _run_solutions():
 _run_solutions()
 '''
 
+# The package shows tools, not answers: its central-difference Jacobian, renamed and handed in
+# as the complex-step one, is not accurate enough to pass.
+COPIED_FROM_PACKAGE = "from typing import Callable\nArray = np.ndarray\n\n" + inspect.getsource(jacobian_fd).replace(
+    "def jacobian_fd(", "def jacobian_complex_step(")
+
 CORPUS = [
     Submission("honest", 10),
     Submission("stub", 0, stub=True),
     # Neuters the checks inside the kernel: every visible and hidden test "passes" there.
     Submission("patches_checks", 0, answers={
-        "jacobian_fd": "import diffrn.checks.core as core\ncore.judge_collected = lambda case, collected: None\n" + ZEROS,
-        "polar_jacobian": "", "example_jacobian": "", "linearize": ""}),
+        "jacobian_complex_step": "import diffrn.checks.core as core\ncore.judge_collected = lambda case, collected: None\n" + ZEROS,
+        "spherical_jacobian": "", "example_jacobian": "", "linearize": ""}),
     Submission("patches_numpy", 0, answers={
-        "jacobian_fd": "np.allclose = lambda *a, **k: True\nnp.max = lambda *a, **k: 0.0\n"
+        "jacobian_complex_step": "np.allclose = lambda *a, **k: True\nnp.max = lambda *a, **k: 0.0\n"
                        "np.array_equal = lambda *a, **k: True\n" + ZEROS,
-        "polar_jacobian": "", "example_jacobian": "", "linearize": ""}),
-    Submission("always_equal", 6, answers={"jacobian_fd": (
+        "spherical_jacobian": "", "example_jacobian": "", "linearize": ""}),
+    Submission("always_equal", 6, answers={"jacobian_complex_step": (
         "class Anything:\n    def __eq__(self, other):\n        return True\n"
         "    __array_priority__ = 1000\n\n"
-        "def jacobian_fd(f, x, h=1e-6):\n    return Anything()\n")}),
-    Submission("infinite_loop", 6, answers={"jacobian_fd": "def jacobian_fd(f, x, h=1e-6):\n    while True:\n        pass\n"}),
-    Submission("ignores_interrupt", 6, answers={"jacobian_fd": (
-        "import time\n\ndef jacobian_fd(f, x, h=1e-6):\n    while True:\n        try:\n"
+        "def jacobian_complex_step(f, x, h=1e-20):\n    return Anything()\n")}),
+    Submission("infinite_loop", 6, answers={"jacobian_complex_step": "def jacobian_complex_step(f, x, h=1e-20):\n    while True:\n        pass\n"}),
+    Submission("ignores_interrupt", 6, answers={"jacobian_complex_step": (
+        "import time\n\ndef jacobian_complex_step(f, x, h=1e-20):\n    while True:\n        try:\n"
         "            time.sleep(0.05)\n        except KeyboardInterrupt:\n            pass\n")}),
-    Submission("memory_bomb", 6, answers={"jacobian_fd": (
-        "def jacobian_fd(f, x, h=1e-6):\n    hog = []\n    while True:\n        hog.append(bytearray(10**8))\n")}),
-    Submission("sys_exit", 8, answers={"polar_jacobian": "import sys\n\ndef polar_jacobian(r, theta):\n    sys.exit(0)\n"}),
+    Submission("memory_bomb", 6, answers={"jacobian_complex_step": (
+        "def jacobian_complex_step(f, x, h=1e-20):\n    hog = []\n    while True:\n        hog.append(bytes(10**9))\n")}),
+    Submission("sys_exit", 8, answers={"spherical_jacobian": "import sys\n\ndef spherical_jacobian(r, theta, phi):\n    sys.exit(0)\n"}),
     Submission("os_exit", 8, answers={"example_jacobian": "import os\n\ndef example_jacobian(x):\n    os._exit(1)\n"}),
+    Submission("copied_from_package", 6, answers={"jacobian_complex_step": COPIED_FROM_PACKAGE}),
     Submission("corrupt", 0, raw=b'{"cells": [ this is not json'),
     Submission("empty", 0, raw=b""),
     Submission("misnamed", 0, filename="ps1-jacobians (1).ipynb"),
     Submission("deleted_test", 10, delete=["correct_linearize"]),
-    Submission("more_points", 10, points={"correct_polar_jacobian": 100}),
-    Submission("edited_test", 8, rewrite={"correct_polar_jacobian": "pass"},
-               answers={"polar_jacobian": "def polar_jacobian(r, theta):\n    return np.eye(2)\n"}),
+    Submission("more_points", 10, points={"correct_spherical_jacobian": 100}),
+    Submission("edited_test", 8, rewrite={"correct_spherical_jacobian": "pass"},
+               answers={"spherical_jacobian": "def spherical_jacobian(r, theta, phi):\n    return np.eye(3)\n"}),
     Submission("huge_output", 10, extra_cells=["for i in range(200000):\n    print('spam', i)\n"]),
     # Without Landlock (not Linux, old kernel) nothing stops it; the summary then says so.
     Submission("reads_solutions", 0 if confinement_available() else 10, answers={
-        "jacobian_fd": STEALS_SOLUTIONS, "polar_jacobian": "", "example_jacobian": "", "linearize": ""}),
+        "jacobian_complex_step": STEALS_SOLUTIONS, "spherical_jacobian": "", "example_jacobian": "", "linearize": ""}),
 ]
 
 
@@ -98,7 +107,7 @@ def test_every_submission_gets_its_expected_score(graded):
     grades = course.grades()
     expected = {s.student: float(s.expected_score) for s in CORPUS}
     assert grades == expected
-    assert summary.max_score == 10
+    assert summary.max_score == 12  # 10 autograded points and a written answer worth 2
 
 
 def test_unreadable_submissions_are_reported_and_the_batch_goes_on(graded):
