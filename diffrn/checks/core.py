@@ -25,7 +25,39 @@ import numpy as np
 
 
 class CheckFailure(AssertionError):
-    """A student's answer is wrong; the message is the feedback they read."""
+    """A student's answer is wrong; the message is the feedback they read.
+
+    In a notebook (JupyterLab, Notebook 7, Colab, plain IPython) the failure shows as its
+    diagnosis alone, on the first line, through IPython's ``_render_traceback_`` hook: the
+    frames of the checks mean nothing to a student. When the student's own code raised, its
+    traceback follows, cut down to the student's frames, so they can still debug it.
+    """
+
+    exercise = ""  # the function being checked, set by run_cases
+
+    def _render_traceback_(self) -> list[str]:
+        cause = self.__cause__
+        name = f"{self.exercise}: " if self.exercise else ""
+        if isinstance(cause, NotImplementedError):
+            return [f"✗ {name}not written yet: replace `raise NotImplementedError()` with your code, "
+                    "then run this cell again."]
+        lines = [f"✗ {name}{self}"]
+        if cause is not None:
+            lines += ["", "Your code raised the error here (the checks' own frames are left out):",
+                      *_student_traceback(cause)]
+        return lines
+
+
+def _student_traceback(error: BaseException) -> list[str]:
+    """The traceback of ``error`` without frames of the checks or of numpy's internals."""
+    import traceback
+    from pathlib import Path
+
+    hidden = (str(Path(__file__).resolve().parent), str(Path(np.__file__).resolve().parent))
+    frames = [frame for frame in traceback.extract_tb(error.__traceback__)
+              if not str(Path(frame.filename).resolve()).startswith(hidden)]
+    text = "".join(traceback.format_list(frames) + traceback.format_exception_only(type(error), error))
+    return text.rstrip("\n").splitlines()
 
 
 # --------------------------------------------------------------------------------------------
@@ -138,7 +170,9 @@ def collect_answer(function: Callable, case: Case) -> dict:
     try:
         result = case.call(function) if case.call else function(*case.args, **case.kwargs)
     except Exception as error:  # the student's code raised: report it, do not crash the check
-        return {"answer": None, "error": f"{type(error).__name__}: {error}"[:500], "modified": None}
+        # ``exception`` stays in this process (it is not plain data): the notebook shows its traceback.
+        return {"answer": None, "error": f"{type(error).__name__}: {error}"[:500], "modified": None,
+                "exception": error}
     modified = next(
         (index for index, (original, arg) in enumerate(zip(before, case.args))
          if original is not None and not _identical(original, arg)),
@@ -150,7 +184,7 @@ def collect_answer(function: Callable, case: Case) -> dict:
 def judge_collected(case: Case, collected: dict) -> None:
     """Judge what :func:`collect_answer` recorded; raises :class:`CheckFailure` with feedback."""
     if collected["error"]:
-        raise CheckFailure(f"{case.label}: your function raised {collected['error']}")
+        raise CheckFailure(f"{case.label}: your function raised {collected['error']}") from collected.get("exception")
     if collected["modified"] is not None:
         raise CheckFailure(
             f"{case.label}: argument {collected['modified'] + 1} was modified in place. Work on a copy "
@@ -169,7 +203,11 @@ def run_cases(function: Callable, cases: Sequence[Case], name: str) -> None:
     if not callable(function):
         raise CheckFailure(f"`{name}` should be a function, but it is a {type(function).__name__}.")
     for case in cases:
-        run_case(function, case)
+        try:
+            run_case(function, case)
+        except CheckFailure as failure:
+            failure.exercise = name
+            raise
 
 
 def _identical(a: np.ndarray, b: np.ndarray) -> bool:
