@@ -1,8 +1,12 @@
 """Derivatives of functions defined implicitly: by an equation, an optimum or a fixed point.
 
-Every function here obtains a derivative from one linear solve with a Jacobian of the
-defining equation, never by differentiating through the iterations that found the solution,
-and never by forming a matrix inverse.
+The tools of Chapter 6: the Jacobian of an implicit function by one linear solve
+(:func:`implicit_jacobian`), the derivative of the ridge solution with respect to its penalty
+(:func:`ridge_solution_grad`), and for fixed points the iterations a deep equilibrium model runs
+in both directions (:func:`fixed_point`, :func:`adjoint_by_iteration`), next to backpropagation
+through unrolled iterations (:func:`unrolled_fixed_point_gradient`) for comparison. No derivative
+here is taken by differentiating through the iterations that found a solution, and no matrix
+inverse is formed.
 """
 from __future__ import annotations
 
@@ -78,49 +82,6 @@ def implicit_jacobian(F_x, F_y) -> Array:
     return -_solve(fy, fx, "dF/dy")
 
 
-def circle_slope(x: float, y: float) -> float:
-    """Slope dy/dx of the circle ``x^2 + y^2 = r^2`` at a point on it: ``-x / y``.
-
-    Raises:
-        ValueError: at ``y = 0``, where the tangent is vertical and y is not a function of x.
-    """
-    if y == 0:
-        raise ValueError("dF/dy = 2y vanishes at y = 0: the tangent is vertical, solve for x(y) instead")
-    return float(implicit_jacobian(2.0 * x, 2.0 * y)[0, 0])
-
-
-def inverse_jacobian(jac_f: Callable[[Array], Array], x) -> Array:
-    """Jacobian of the local inverse of f at ``f(x)``: ``J_f(x)^{-1}`` (inverse function theorem).
-
-    Args:
-        jac_f: function returning the square Jacobian J_f at a point.
-        x: the point.
-
-    Raises:
-        ValueError: if J_f(x) is singular (f is not locally invertible there).
-    """
-    jac = _as_matrix(jac_f(np.asarray(x, dtype=np.float64)), "J_f(x)")
-    if jac.shape[0] != jac.shape[1]:
-        raise ValueError(f"only a map R^n -> R^n can be inverted; its Jacobian has shape {jac.shape}")
-    # A matrix is wanted here, so solve against the identity (one LU, n back-substitutions).
-    return _solve(jac, np.eye(jac.shape[0]), "J_f(x)")
-
-
-def newton_solve(F: Callable[[Array], Array], jac: Callable[[Array], Array], y0, tol: float = 1e-12, max_iter: int = 50) -> Array:
-    """Solve ``F(y) = 0`` for y by Newton's method from ``y0``.
-
-    Raises:
-        RuntimeError: if ``||F(y)||`` is not below tol after max_iter steps.
-    """
-    y = np.array(y0, dtype=np.float64).reshape(-1)
-    for _ in range(max_iter):
-        residual = np.atleast_1d(F(y))
-        if np.linalg.norm(residual) < tol:
-            return y
-        y = y - _solve(_as_matrix(jac(y), "jacobian"), residual, "the Jacobian of F")
-    raise RuntimeError(f"Newton did not converge in {max_iter} steps; start closer to a solution")
-
-
 # --- differentiating through an optimizer: ridge regression --------------------------------
 
 
@@ -155,24 +116,6 @@ def ridge_solution_grad(X, y, lam: float) -> Array:
     return implicit_jacobian(theta, system)[:, 0]
 
 
-def ridge_validation_hypergradient(X_train, y_train, X_val, y_val, lam: float) -> tuple[float, float]:
-    """Validation loss of ridge and its derivative with respect to ``log lam`` (bilevel problem).
-
-    Outer loss ``L(lam) = ||X_val theta*(lam) - y_val||^2 / (2 N_val)``; by the chain rule
-    ``dL/dlog(lam) = lam * grad_theta L . d theta*/d lam``.
-
-    Returns:
-        ``(L, dL/dlog lam)``.
-    """
-    X_val = np.asarray(X_val, dtype=np.float64)
-    y_val = np.asarray(y_val, dtype=np.float64).reshape(-1)
-    theta = ridge_solution(X_train, y_train, lam)
-    residual = X_val @ theta - y_val
-    loss = 0.5 * float(residual @ residual) / y_val.size
-    grad_theta = X_val.T @ residual / y_val.size
-    return loss, float(lam * grad_theta @ ridge_solution_grad(X_train, y_train, lam))
-
-
 # --- fixed points and deep equilibrium models ------------------------------------------------
 
 
@@ -195,42 +138,34 @@ def fixed_point(T: Callable[[Array], Array], z0, tol: float = 1e-12, max_iter: i
     raise RuntimeError(f"the fixed-point iteration did not converge in {max_iter} steps")
 
 
-def fixed_point_vjp(jac_z, jac_theta, grad_z, method: str = "solve", tol: float = 1e-12, max_iter: int = 10_000) -> Array:
-    """Gradient of a loss through a fixed point ``z* = T(z*, theta)``, by the implicit function theorem.
+def adjoint_by_iteration(vjp_z: Callable[[Array], Array], g, tol: float = 1e-12,
+                         max_iter: int = 10_000) -> tuple[Array, int]:
+    """The adjoint of a fixed point, by the iteration deep equilibrium models run backwards.
 
-    With ``A = dT/dz`` and ``B = dT/dtheta`` at ``(z*, theta)``, ``dz*/dtheta = (I - A)^{-1} B``,
-    so the vector-Jacobian product with the loss gradient ``g = dL/dz*`` is
-    ``B^T u`` where ``(I - A)^T u = g``: one linear system with the transposed matrix, whatever
-    the number of iterations that found z*.
+    For ``z* = T(z*, theta)`` with ``A = dT/dz`` at the fixed point, the gradient of a loss
+    with ``g = dL/dz*`` is ``dL/dtheta = (dT/dtheta)^T u``, where u solves ``u = A^T u + g``.
+    This iterates exactly that equation, ``u <- A^T u + g`` from ``u = g``, which needs only
+    vector-Jacobian products ``v -> A^T v`` (never A itself) and converges at the rate of the
+    contraction when ``||A|| < 1``: the backward pass is a second fixed-point problem, as cheap
+    in memory as the forward one.
 
     Args:
-        jac_z: A, (n, n).
-        jac_theta: B, (n, p).
-        grad_z: g, (n,).
-        method: ``"solve"`` (dense LU, O(n^3)) or ``"iterate"``: ``u <- A^T u + g``, which
-            converges when T is a contraction and needs only products with ``A^T`` -- the
-            vector-Jacobian products that deep-equilibrium libraries use for large n.
-        tol, max_iter: stopping rule of ``"iterate"``.
+        vjp_z: ``vjp_z(v)`` returns ``A^T v`` (a VJP of T in z at the fixed point).
+        g: the gradient of the loss with respect to z*, (n,).
+        tol, max_iter: stopping rule, as for :func:`fixed_point`.
 
     Returns:
-        (p,) array ``dL/dtheta``.
+        ``(u, number of iterations)``; apply the VJP of T in theta to u to finish the gradient.
+
+    Raises:
+        RuntimeError: if the iteration has not converged after max_iter steps (A is not a
+            contraction, or too close to one).
     """
-    a = _as_matrix(jac_z, "jac_z")
-    b = _as_matrix(jac_theta, "jac_theta")
-    g = np.asarray(grad_z, dtype=np.float64).reshape(-1)
-    n = a.shape[0]
-    if a.shape != (n, n) or b.shape[0] != n or g.size != n:
-        raise ValueError(f"need jac_z (n, n), jac_theta (n, p), grad_z (n,); got {a.shape}, {b.shape}, {g.shape}")
-    if method == "solve":
-        u = _solve((np.eye(n) - a).T, g, "I - dT/dz")
-    elif method == "iterate":
-        u, _ = fixed_point(lambda v: a.T @ v + g, g, tol=tol, max_iter=max_iter)
-    else:
-        raise ValueError(f"method must be 'solve' or 'iterate', got {method!r}")
-    return b.T @ u
+    g = np.asarray(g, dtype=np.float64).reshape(-1)
+    return fixed_point(lambda u: np.asarray(vjp_z(u), dtype=np.float64) + g, g, tol=tol, max_iter=max_iter)
 
 
-def unrolled_fixed_point_vjp(T, jac_z, jac_theta, z0, theta, iterations: int, grad_loss) -> tuple[Array, Array]:
+def unrolled_fixed_point_gradient(T, jac_z, jac_theta, z0, theta, iterations: int, grad_loss) -> tuple[Array, Array]:
     """Gradient through ``K`` unrolled iterations ``z_{k+1} = T(z_k, theta)``, by backpropagation.
 
     Reverse mode stores the K iterates, then walks back:
@@ -282,6 +217,14 @@ class TanhEquilibriumLayer:
     def jac_theta(self, z, theta) -> Array:
         return np.diag(1.0 - self.T(z, theta) ** 2)
 
+    def vjp_z(self, z, theta, u) -> Array:
+        """``(dT/dz)^T u = W^T (s * u)`` with ``s = 1 - T^2``, without forming the Jacobian."""
+        return self.W.T @ ((1.0 - self.T(z, theta) ** 2) * u)
+
+    def vjp_theta(self, z, theta, u) -> Array:
+        """``(dT/dtheta)^T u = s * u``."""
+        return (1.0 - self.T(z, theta) ** 2) * u
+
     def solve(self, theta, tol: float = 1e-13) -> tuple[Array, int]:
         """The equilibrium z*(theta) and the number of iterations it took."""
         return fixed_point(lambda z: self.T(z, theta), np.zeros(self.W.shape[0]), tol=tol)
@@ -289,14 +232,10 @@ class TanhEquilibriumLayer:
 
 __all__ = [
     "implicit_jacobian",
-    "circle_slope",
-    "inverse_jacobian",
-    "newton_solve",
     "ridge_solution",
     "ridge_solution_grad",
-    "ridge_validation_hypergradient",
     "fixed_point",
-    "fixed_point_vjp",
-    "unrolled_fixed_point_vjp",
+    "adjoint_by_iteration",
+    "unrolled_fixed_point_gradient",
     "TanhEquilibriumLayer",
 ]

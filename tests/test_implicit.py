@@ -4,52 +4,25 @@ import pytest
 
 from diffrn.implicit import (
     TanhEquilibriumLayer,
-    circle_slope,
+    adjoint_by_iteration,
     fixed_point,
-    fixed_point_vjp,
     implicit_jacobian,
-    inverse_jacobian,
-    newton_solve,
     ridge_solution,
     ridge_solution_grad,
-    ridge_validation_hypergradient,
-    unrolled_fixed_point_vjp,
+    unrolled_fixed_point_gradient,
 )
 from diffrn.numerical import jacobian_fd
 
 
-def polar(p):
-    r, theta = p
-    return np.array([r * np.cos(theta), r * np.sin(theta)])
-
-
-def polar_jacobian(p):
-    r, theta = p
-    return np.array([[np.cos(theta), -r * np.sin(theta)], [np.sin(theta), r * np.cos(theta)]])
-
-
-def cartesian_to_polar(q):
-    return np.array([np.hypot(q[0], q[1]), np.arctan2(q[1], q[0])])
-
-
-def test_circle_slope_matches_explicit_branch():
+def test_implicit_jacobian_of_the_circle_matches_explicit_branches():
+    """F = x² + y² - 1: F_x = 2x, F_y = 2y; both halves y = ±sqrt(1 - x²)."""
     for x in np.linspace(-0.9, 0.9, 7):
         y = np.sqrt(1 - x**2)
         slope_fd = jacobian_fd(lambda t: np.sqrt(1 - t[0] ** 2), [x])[0, 0]
-        assert circle_slope(x, y) == pytest.approx(slope_fd, abs=1e-8)
-        assert circle_slope(x, -y) == pytest.approx(-slope_fd, abs=1e-8)
-    with pytest.raises(ValueError, match="vertical"):
-        circle_slope(1.0, 0.0)
-
-
-def test_inverse_jacobian_is_jacobian_of_inverse_map():
-    for p in [(1.0, 0.3), (2.5, -2.0), (0.4, 2.9)]:
-        expected = jacobian_fd(cartesian_to_polar, polar(p))
-        np.testing.assert_allclose(inverse_jacobian(polar_jacobian, p), expected, atol=1e-7)
+        assert implicit_jacobian(2 * x, 2 * y)[0, 0] == pytest.approx(slope_fd, abs=1e-8)
+        assert implicit_jacobian(2 * x, -2 * y)[0, 0] == pytest.approx(-slope_fd, abs=1e-8)
     with pytest.raises(ValueError, match="singular"):
-        inverse_jacobian(polar_jacobian, (0.0, 1.0))  # r = 0: det J = r = 0
-    with pytest.raises(ValueError, match="R\\^n -> R\\^n"):
-        inverse_jacobian(lambda p: np.ones((2, 3)), (1.0, 1.0))
+        implicit_jacobian(2.0, 0.0)  # (1, 0): vertical tangent
 
 
 def test_implicit_jacobian_of_a_system_matches_finite_differences():
@@ -64,7 +37,9 @@ def test_implicit_jacobian_of_a_system_matches_finite_differences():
         return np.array([[2 * x[0], 0.0], [0.0, 1.0]])
 
     def y_of(x):
-        return newton_solve(lambda y: F(x, y), lambda y: F_y(x, y), [1.5, 1.0])
+        # y1 = 2 y2 - x2 turns the sphere into 5 y2² - 4 x2 y2 + x2² + x1² - 4 = 0 (larger root).
+        y2 = (4 * x[1] + np.sqrt(16 * x[1] ** 2 - 20 * (x[1] ** 2 + x[0] ** 2 - 4))) / 10
+        return np.array([2 * y2 - x[1], y2])
 
     x0 = np.array([0.5, 0.2])
     y0 = y_of(x0)
@@ -135,18 +110,6 @@ def test_ridge_errors():
         ridge_solution(np.ones((5, 2)), np.ones(5), 0.0)  # collinear columns, no penalty
 
 
-def test_hypergradient_matches_finite_differences_and_descends():
-    X, y = ridge_data(seed=2, n=30, d=8)
-    X_val, y_val = ridge_data(seed=3, n=30, d=8)
-    log_lam = np.log(5.0)
-    loss, grad = ridge_validation_hypergradient(X, y, X_val, y_val, np.exp(log_lam))
-    fd = jacobian_fd(lambda t: ridge_validation_hypergradient(X, y, X_val, y_val, np.exp(t[0]))[0], [log_lam])[0, 0]
-    assert grad == pytest.approx(fd, rel=1e-6)
-    step = 0.1 / abs(grad) * 0.1 if grad else 0.0
-    new_loss, _ = ridge_validation_hypergradient(X, y, X_val, y_val, np.exp(log_lam - step * grad))
-    assert new_loss < loss
-
-
 def equilibrium_problem(n=5, seed=0):
     rng = np.random.default_rng(seed)
     W = rng.normal(size=(n, n))
@@ -163,26 +126,40 @@ def test_fixed_point_converges_and_errors():
         fixed_point(lambda z: 2 * z + 1, np.zeros(2), max_iter=50)
 
 
-@pytest.mark.parametrize("method", ["solve", "iterate"])
-def test_fixed_point_vjp_matches_finite_differences(method):
+def implicit_gradient(layer, theta, target):
+    """dL/dtheta through the equilibrium by the adjoint iteration, with VJPs only."""
+    z, _ = layer.solve(theta)
+    u, _ = adjoint_by_iteration(lambda v: layer.vjp_z(z, theta, v), z - target)
+    return layer.vjp_theta(z, theta, u)
+
+
+def test_adjoint_iteration_gradient_matches_finite_differences():
     layer, theta, target = equilibrium_problem(seed=4)
 
     def loss(t):
         z, _ = layer.solve(t)
         return 0.5 * np.sum((z - target) ** 2)
 
+    np.testing.assert_allclose(implicit_gradient(layer, theta, target), jacobian_fd(loss, theta)[0], atol=1e-8)
+
+
+def test_adjoint_iteration_solves_the_adjoint_system():
+    layer, theta, target = equilibrium_problem(seed=6)
     z, _ = layer.solve(theta)
-    grad = fixed_point_vjp(layer.jac_z(z, theta), layer.jac_theta(z, theta), z - target, method=method)
-    np.testing.assert_allclose(grad, jacobian_fd(loss, theta)[0], atol=1e-8)
+    A = layer.jac_z(z, theta)
+    np.testing.assert_allclose(layer.vjp_z(z, theta, target), A.T @ target, atol=1e-14)
+    np.testing.assert_allclose(layer.vjp_theta(z, theta, target), layer.jac_theta(z, theta).T @ target, atol=1e-14)
+    u, iterations = adjoint_by_iteration(lambda v: A.T @ v, target)
+    np.testing.assert_allclose((np.eye(5) - A).T @ u, target, atol=1e-11)
+    assert iterations > 1
 
 
 def test_unrolled_gradient_approaches_implicit_gradient():
     layer, theta, target = equilibrium_problem(seed=5)
-    z, _ = layer.solve(theta)
-    implicit = fixed_point_vjp(layer.jac_z(z, theta), layer.jac_theta(z, theta), z - target)
+    implicit = implicit_gradient(layer, theta, target)
     errors = []
     for K in [1, 5, 20, 80]:
-        z_K, unrolled = unrolled_fixed_point_vjp(
+        z_K, unrolled = unrolled_fixed_point_gradient(
             layer.T, layer.jac_z, layer.jac_theta, np.zeros(5), theta, K, lambda zk: zk - target
         )
         errors.append(np.linalg.norm(unrolled - implicit))
@@ -195,16 +172,12 @@ def test_unrolled_gradient_approaches_implicit_gradient():
             zk = layer.T(zk, t)
         return 0.5 * np.sum((zk - target) ** 2)
 
-    _, unrolled3 = unrolled_fixed_point_vjp(layer.T, layer.jac_z, layer.jac_theta, np.zeros(5), theta, 3, lambda zk: zk - target)
+    _, unrolled3 = unrolled_fixed_point_gradient(layer.T, layer.jac_z, layer.jac_theta, np.zeros(5), theta, 3, lambda zk: zk - target)
     np.testing.assert_allclose(unrolled3, jacobian_fd(truncated_loss, theta)[0], atol=1e-8)
 
 
-def test_fixed_point_vjp_errors():
-    with pytest.raises(ValueError, match="need jac_z"):
-        fixed_point_vjp(np.zeros((2, 2)), np.zeros((3, 1)), np.zeros(2))
-    with pytest.raises(ValueError, match="singular"):
-        fixed_point_vjp(np.eye(2), np.eye(2), np.ones(2))
-    with pytest.raises(ValueError, match="method"):
-        fixed_point_vjp(np.zeros((2, 2)), np.eye(2), np.ones(2), method="cg")
+def test_fixed_point_errors():
+    with pytest.raises(RuntimeError, match="did not converge"):
+        adjoint_by_iteration(lambda v: 1.5 * v, np.ones(2), max_iter=100)  # ||A|| > 1
     with pytest.raises(ValueError, match=">= 0"):
-        unrolled_fixed_point_vjp(np.tanh, None, None, np.zeros(2), np.zeros(2), -1, None)
+        unrolled_fixed_point_gradient(np.tanh, None, None, np.zeros(2), np.zeros(2), -1, None)

@@ -8,12 +8,11 @@ import numpy as np
 from diffrn.demos.core import Control, figure, interactive_demo, set_suptitle
 from diffrn.implicit import (
     TanhEquilibriumLayer,
-    fixed_point,
-    fixed_point_vjp,
+    adjoint_by_iteration,
     implicit_jacobian,
     ridge_solution,
     ridge_solution_grad,
-    unrolled_fixed_point_vjp,
+    unrolled_fixed_point_gradient,
 )
 
 # --- 1. the folium of Descartes x^3 + y^3 = 3xy ------------------------------------------------
@@ -242,17 +241,15 @@ def deq_gradients() -> dict:
     """The equilibrium of the demo layer, its implicit gradient and the cost of finding both.
 
     Loss ``L(z*) = ||z* - target||^2 / 2``; returns z*, the gradient dL/dtheta by the implicit
-    function theorem (iterative solve), and the iteration counts of the forward and backward
+    function theorem (the adjoint iteration u <- A^T u + g, with VJPs only), and the iteration counts of the forward and backward
     fixed-point problems.
     """
     layer, theta = DEQ_LAYER, DEQ_THETA
     z_star, forward_iterations = layer.solve(theta)
-    A, B = layer.jac_z(z_star, theta), layer.jac_theta(z_star, theta)
-    g = z_star - DEQ_TARGET
-    _, backward_iterations = fixed_point(lambda u: A.T @ u + g, g, tol=1e-12)
+    adjoint, backward_iterations = adjoint_by_iteration(lambda u: layer.vjp_z(z_star, theta, u), z_star - DEQ_TARGET)
     return {
         "z_star": z_star,
-        "grad": fixed_point_vjp(A, B, g, method="iterate"),
+        "grad": layer.vjp_theta(z_star, theta, adjoint),
         "forward_iterations": forward_iterations,
         "backward_iterations": backward_iterations,
     }
@@ -261,7 +258,7 @@ def deq_gradients() -> dict:
 def unrolled_gradient(iterations: int) -> tuple[np.ndarray, np.ndarray]:
     """``(z_K, dL(z_K)/dtheta)`` by backpropagation through K iterations from z0 = 0."""
     layer = DEQ_LAYER
-    return unrolled_fixed_point_vjp(
+    return unrolled_fixed_point_gradient(
         layer.T, layer.jac_z, layer.jac_theta, np.zeros(8), DEQ_THETA, iterations, lambda z: z - DEQ_TARGET
     )
 
