@@ -88,8 +88,8 @@ def _complex_step_hidden(rng):
     for n, m in [(1, 1), (3, 2), (2, 4), (5, 3)]:
         offset = float(rng.choice([0.0, 1e3, 1e4]))
         function = AnalyticMap(rng, n, m, offset=offset, frequency=float(rng.uniform(1, 4)))
-        cases.append(_complex_step_case(f"a random analytic map R^{n} → R^{m} (constant part {offset:g})",
-                                        function, rng.normal(size=n)))
+        constant = f" plus the constant {offset:g}" if offset else ""
+        cases.append(_complex_step_case(f"a random analytic map R^{n} → R^{m}{constant}", function, rng.normal(size=n)))
     scalar = AnalyticMap(rng, 4, 1, scalar=True, offset=float(rng.choice([0.0, 1e3])))
     cases.append(_complex_step_case("a random scalar function of 4 variables (returns a plain number)",
                                     scalar, rng.normal(size=4)))
