@@ -364,8 +364,7 @@ class Exercise:
         rng = None if part == "visible" else rng_for(f"{self.name}/{part}", salt=salt)
         cases = self.cases(part, rng)
         run_cases(function, cases, self.name)
-        if part == "visible":
-            print(f"{self.name}: all {len(cases)} visible checks passed.")
+        print(f"✓ {self.name}: all {len(cases)} {part} checks passed.")
 
 
 class ProblemSet:
