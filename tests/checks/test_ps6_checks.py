@@ -336,6 +336,13 @@ def test_no_step_size_rescues_differences_on_the_cancellation_cell(grader, solut
         assert grader.run(check.ridge_hypergradient, solutions["ridge_hypergradient"], "hard", student) is None
 
 
+def test_absolute_tolerance_fails_the_hidden_cases_for_every_student(grader):
+    """The large-||y|| hidden case keeps the residual far above 1e-12 (no exact hit f(x) == y)."""
+    for k in range(20):
+        message = grader.run(check.newton_inverse, newton_absolute_tolerance, "hidden", f"student{k}")
+        assert message is not None and "relative to ||y||" in message
+
+
 def test_inverse_and_solve_are_orders_of_magnitude_apart():
     worst_solve, best_inverse = 0.0, np.inf
     for seed in range(20):
