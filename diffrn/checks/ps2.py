@@ -22,6 +22,8 @@ EXACT_RTOL = 1e-9
 FD_RTOL = 1e-5
 # How far a recorded argument may be from the point it should be, to count as that point.
 SAME_POINT = 1e-12
+# The start of the message a Recorder raises when a layer gets a vector of the wrong length.
+WRONG_INPUT = "was called with an array of shape"
 
 
 # --- compose_jacobian ----------------------------------------------------------------------------
@@ -101,9 +103,9 @@ def _compose_case(label, maps, x, count_calls=False):
             result = student(layers, x)
         except ValueError as error:
             text = str(error)
-            if "matmul" not in text and "not aligned" not in text and "broadcast" not in text:
+            if not any(sign in text for sign in ("matmul", "not aligned", "broadcast", WRONG_INPUT)):
                 raise
-            return flag("shapes", text[:150], *report(layers))
+            return flag("raised", text[:200], *report(layers))
         return flag("recorded", result, *report(layers))
 
     def judge(answer: Answer):
@@ -132,12 +134,14 @@ def _compose_case(label, maps, x, count_calls=False):
                     f"{label}: jac_{i} was evaluated at a point that is not layer {i}'s input ({own_input}). "
                     "Check that you pass each layer's value on to the next."
                 )
-            if place == "none":
+            if place == "none" and code == "recorded":  # after an exception, later layers never ran
                 raise CheckFailure(
                     f"{label}: jac_{i} was never called, but J_{i} is a factor of J = J_{k} ⋯ J_1: every "
                     "layer's Jacobian enters the product."
                 )
-        if code == "shapes":
+        if code == "raised" and WRONG_INPUT in first.text:
+            raise CheckFailure(f"{label}: your function raised ValueError: {first.text}.")
+        if code == "raised":
             dims = " → ".join(f"R^{size}" for size in sizes)
             raise CheckFailure(
                 f"{label}: your function raised ValueError: {first.text}. The factors do not fit together: the "

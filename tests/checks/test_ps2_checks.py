@@ -1,8 +1,12 @@
 """The checks of ps2-chain-rule grade the notebook's solutions, other correct methods and typical mistakes correctly."""
+import re
+
 import numpy as np
 import pytest
 
-from diffrn.checks.ps2 import check
+from diffrn.checks.core import CheckFailure, run_cases
+from diffrn.checks.functions import SmoothMap
+from diffrn.checks.ps2 import _compose_case, check
 
 ASSIGNMENT = "ps2-chain-rule"
 
@@ -164,6 +168,18 @@ def compose_modifies_x(layers, x):
 ])
 def test_compose_mistakes_are_named(grader, function, keywords, only):
     grader.assert_diagnosed(check.compose_jacobian, function, *keywords, only=only)
+
+
+@pytest.mark.parametrize("function, keyword", [
+    (compose_jac_at_x, "jac_2 was evaluated at x instead of the layer's input"),
+    (compose_jac_after_f, "jac_1 was evaluated at the output of layer 1"),
+])
+def test_a_point_of_the_wrong_length_is_still_named(function, keyword):
+    """On a chain R² → R⁴ → R³, jac_2(x) cannot even run; the feedback still says where it was called."""
+    rng = np.random.default_rng(5)
+    case = _compose_case("R² → R⁴ → R³", [SmoothMap(rng, 2, 4), SmoothMap(rng, 4, 3)], [0.3, -0.7])
+    with pytest.raises(CheckFailure, match=re.escape(keyword)):
+        run_cases(function, [case], "compose_jacobian")
 
 
 def test_call_counting_mistakes_keep_the_main_cell(grader):
