@@ -164,10 +164,18 @@ def least_squares_loss(W, X, Y) -> float:
     return float(np.sum(residual * residual))
 
 
-def least_squares_gradient(W, X, Y) -> Array:
-    """Gradient of :func:`least_squares_loss` with respect to ``W``: ``2 X^T (X W - Y)``, shaped like ``W``."""
-    X = np.asarray(X, dtype=np.float64)
-    return 2.0 * X.T @ (X @ np.asarray(W) - np.asarray(Y))
+def least_squares_differential(W, X, Y, dW) -> float:
+    """Differential of :func:`least_squares_loss` at ``W`` in the direction ``dW``:
+    ``2 <X W - Y, X dW>``, the trace inner product of the residual with its change.
+
+    Args:
+        W: (d, k) weights; X: (N, d) inputs; Y: (N, k) targets; dW: (d, k) direction.
+
+    Returns:
+        the first-order change of the loss, a float.
+    """
+    X, W = np.asarray(X, dtype=np.float64), np.asarray(W, dtype=np.float64)
+    return 2.0 * trace_inner(X @ W - np.asarray(Y), X @ _same_shape(dW, W, "dW"))
 
 
 def gaussian_nll(x, mu, Sigma) -> float:

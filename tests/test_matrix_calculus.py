@@ -10,7 +10,7 @@ from diffrn.matrix_calculus import (
     gaussian_nll,
     gaussian_nll_differential,
     inverse_differential,
-    least_squares_gradient,
+    least_squares_differential,
     least_squares_loss,
     logdet_differential,
     matrix_jacobian_fd,
@@ -227,16 +227,21 @@ def test_singular_and_misshapen_inputs_raise_with_a_message(rng):
 
 # ----- worked examples ------------------------------------------------------------------------------------
 
-def test_least_squares_gradient_against_engine_and_differences(rng):
+def test_least_squares_differential_against_engine_and_differences(rng):
     X, Y, W = rng.normal(size=(30, 4)), rng.normal(size=(30, 2)), rng.normal(size=(4, 2))
-    engine = grad(lambda V: anp.sum((X @ V - Y) ** 2))(W)
-    np.testing.assert_allclose(least_squares_gradient(W, X, Y), engine, atol=1e-10)
     dW = rng.normal(size=W.shape)
-    assert trace_inner(least_squares_gradient(W, X, Y), dW) == pytest.approx(
-        differential_fd(lambda V: least_squares_loss(V, X, Y), W, dW), rel=1e-7)
-    # At the least-squares solution the gradient vanishes.
+    found = least_squares_differential(W, X, Y, dW)
+    assert found == pytest.approx(differential_fd(lambda V: least_squares_loss(V, X, Y), W, dW), rel=1e-7)
+    loss = lambda V: anp.sum((X @ V - Y) ** 2)
+    assert found == pytest.approx(float(jvp(loss, W, dW)[1]), rel=1e-12)
+    # The engine's gradient is 2 X^T (X W - Y), the matrix that pairs with every direction.
+    gradient = grad(loss)(W)
+    np.testing.assert_allclose(gradient, 2 * X.T @ (X @ W - Y), atol=1e-10)
+    assert trace_inner(gradient, dW) == pytest.approx(found, rel=1e-12)
+    # At the least-squares solution the differential vanishes in every direction.
     solution = np.linalg.lstsq(X, Y, rcond=None)[0]
-    assert np.abs(least_squares_gradient(solution, X, Y)).max() < 1e-10
+    assert abs(least_squares_differential(solution, X, Y, dW)) < 1e-10
+    assert least_squares_loss(W, X, Y) == pytest.approx(np.linalg.norm(X @ W - Y) ** 2)
 
 
 def test_gaussian_nll_value(rng):
