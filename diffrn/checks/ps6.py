@@ -215,13 +215,19 @@ def _newton_args(function, y, x0, tol, max_iter):
     return args, kwargs
 
 
-def _errors_flagged(args, kwargs):
-    """A call adapter: any exception from the student's code becomes a flag the judge reads."""
+def _errors_flagged(args, kwargs, caught=(ValueError,)):
+    """A call adapter: an exception of a ``caught`` type becomes a flag the judge reads.
+
+    Other exceptions (a bug, or the stub's NotImplementedError) reach the student as they are,
+    with their traceback.
+    """
 
     def call(function):
         try:
             return function(*args, **kwargs)
-        except Exception as error:  # the judge decides whether raising was right
+        except NotImplementedError:
+            raise
+        except caught as error:  # the judge decides whether raising was right
             return flag("raised", type(error).__name__, str(error)[:150])
 
     return call
@@ -282,7 +288,7 @@ def _newton_failure_case(label, function, y, x0, max_iter=None, why=""):
             "returning an unconverged x silently, or running a fixed number of steps, hides the failure."
         )
 
-    return Case(label, args, judge, kwargs=kwargs, call=_errors_flagged(args, kwargs))
+    return Case(label, args, judge, kwargs=kwargs, call=_errors_flagged(args, kwargs, caught=(Exception,)))
 
 
 BIG_Y_HINT = ("With ||y|| this large, rounding alone leaves ||f(x) - y|| near 1e-16·||y||, so an absolute "
