@@ -10,6 +10,8 @@ Notebook usage::
 """
 from __future__ import annotations
 
+import tracemalloc
+
 import numpy as np
 
 from diffrn.checks.core import (
@@ -22,6 +24,8 @@ EXACT_RTOL = 1e-9
 # multiplying by np.linalg.inv(A) leaves 6e-11 or more (measured over 80 random matrices).
 BACKWARD_TOL = 1e-13
 ILL_CONDITION = 1e9
+# kron_matvec's measured case: A ⊗ B takes 50 MB or more there, the products B V Aᵀ well under 1 MB.
+PEAK_LIMIT = 16e6
 
 
 def _matrix(rows) -> np.ndarray:
@@ -40,16 +44,25 @@ def _well_conditioned(rng, n):
     return Q * rng.uniform(0.5, 2.0, size=n) + 0.3 * rng.normal(size=(n, n)) / np.sqrt(n)
 
 
-def _shape_or_memory_errors_flagged(*args):
+def _shape_or_memory_errors_flagged(*args, measure_peak: bool = False):
     """A call adapter: a shape mismatch in a matrix product or a failed huge allocation becomes a flag.
 
     The judge then explains it (shapes of the factors; do not form A ⊗ B) instead of printing
-    numpy's raw message.
+    numpy's raw message. With ``measure_peak``, the largest amount of memory the call held at
+    once (numpy arrays included, via tracemalloc) is reported as ``flag("peak", bytes)`` when it
+    exceeds PEAK_LIMIT, so that forming A ⊗ B is caught at sizes where it still fits.
     """
 
     def call(function):
+        was_tracing = tracemalloc.is_tracing()
+        if measure_peak:
+            if not was_tracing:
+                tracemalloc.start()
+            tracemalloc.reset_peak()
         try:
-            return function(*args)
+            start = tracemalloc.get_traced_memory()[0] if measure_peak else 0
+            result = function(*args)
+            peak = tracemalloc.get_traced_memory()[1] - start if measure_peak else 0
         except MemoryError as error:
             return flag("memory", str(error)[:150])
         except ValueError as error:
@@ -57,6 +70,12 @@ def _shape_or_memory_errors_flagged(*args):
             if not any(word in text for word in ("matmul", "aligned", "shape", "reshape", "solve")):
                 raise
             return flag("shapes", text[:150])
+        finally:
+            if measure_peak and not was_tracing:
+                tracemalloc.stop()
+        if peak > PEAK_LIMIT:
+            return flag("peak", float(peak))
+        return result
 
     return call
 
@@ -235,7 +254,7 @@ def _gaussian_hidden(rng):
 
 
 # --- kron_matvec ------------------------------------------------------------------------------
-def _kron_case(label, A, B, v, big=False):
+def _kron_case(label, A, B, v, big=False, measure_peak=False):
     A, B, v = _matrix(A), _matrix(B), _matrix(v)
     (p, q), (m, n) = A.shape, B.shape
     V = v.reshape((n, q), order="F")
@@ -248,21 +267,18 @@ def _kron_case(label, A, B, v, big=False):
          "(A ⊗ B) v = vec(B V Aᵀ), flattened with order=\"F\" too."),
         ((B @ V @ A.T).flatten(),
          "You flattened B V Aᵀ in row-major (C) order. vec stacks columns: return (B @ V @ A.T).flatten(order=\"F\")."),
-        ((B @ v.reshape((n, q)) @ A.T).flatten(),
-         "You reshaped v and flattened the result in row-major (C) order, but kept the column-stacking identity "
-         "(A ⊗ B) vec(V) = vec(B V Aᵀ). With order=\"F\" for both, it holds."),
+        # Both in C order is the same vector as vec(A X Bᵀ) with X = v.reshape((q, n), order="F").
         ((A @ X @ B.T).flatten(order="F"),
-         "That is (B ⊗ A) v: the Kronecker product is not commutative. For column-stacking vec, "
-         "(A ⊗ B) vec(V) = vec(B V Aᵀ): B acts on the columns of V (length n), A on its rows (length q)."),
+         "That is (B ⊗ A) v, with the roles of A and B swapped: the Kronecker product is not commutative. You get it "
+         "from vec(A X Bᵀ), or from reshaping v and flattening the result in row-major (C) order while using the "
+         "column-stacking identity. For column-stacking vec, (A ⊗ B) vec(V) = vec(B V Aᵀ) with "
+         "V = v.reshape((n, q), order=\"F\"): B acts on the columns of V (length n), A on its rows (length q)."),
     ]
     if p == q and m == n:
         mistakes += [
             ((B @ V @ A).flatten(order="F"), "You multiplied by A instead of Aᵀ on the right: vec(B V Aᵀ)."),
             ((B.T @ V @ A.T).flatten(order="F"), "You multiplied by Bᵀ instead of B on the left: vec(B V Aᵀ)."),
         ]
-    if p == q == m == n:
-        mistakes.append(((A @ V @ B.T).flatten(order="F"),
-                         "You swapped the roles of A and B: (A ⊗ B) vec(V) = vec(B V Aᵀ), with B on the left."))
     size_gb = p * m * q * n * 8 / 1e9
 
     def judge(answer: Answer):
@@ -272,6 +288,14 @@ def _kron_case(label, A, B, v, big=False):
                 f"{label}: your function ran out of memory ({problem[1][0].text}). Don't form A ⊗ B: at these sizes "
                 f"it has {p * m * q * n:.1e} entries ({size_gb:,.0f} GB). Reshape v into V of shape ({n}, {q}) with "
                 "order=\"F\" and use (A ⊗ B) vec(V) = vec(B V Aᵀ): two ordinary matrix products."
+            )
+        if problem and problem[0] == "peak":
+            held = float(problem[1][0].values) / 1e6
+            raise CheckFailure(
+                f"{label}: your function held {held:,.0f} MB of memory at once; A ⊗ B here is {size_gb * 1e3:,.0f} MB "
+                "and the products B V Aᵀ need less than 1 MB. Don't form A ⊗ B: the next case is one where it "
+                "would take hundreds of gigabytes. Reshape v into V with order=\"F\" and use "
+                "(A ⊗ B) vec(V) = vec(B V Aᵀ)."
             )
         if problem:
             raise CheckFailure(
@@ -292,7 +316,7 @@ def _kron_case(label, A, B, v, big=False):
         found = expect_array(answer, (p * m,), label, f"A ⊗ B is (p·m)×(q·n) = {p * m}×{q * n}")
         expect_close_named(found, expected, label, EXACT_RTOL, "entry of (A ⊗ B) v", mistakes)
 
-    return Case(label, (A, B, v), judge, call=_shape_or_memory_errors_flagged(A, B, v))
+    return Case(label, (A, B, v), judge, call=_shape_or_memory_errors_flagged(A, B, v, measure_peak=measure_peak))
 
 
 def _kron_visible():
@@ -319,14 +343,16 @@ def _kron_hidden(rng):
 
 
 def _kron_hard(rng):
-    cases = []
-    for _ in range(2):
-        p, q, m, n = (int(s) for s in rng.integers(450, 650, size=4))
-        label = (f"A {p}×{q} and B {m}×{n}: A ⊗ B would be a {p * m}×{q * n} matrix "
-                 f"({p * m * q * n * 8 / 1e9:,.0f} GB)")
-        cases.append(_kron_case(label, rng.normal(size=(p, q)), rng.normal(size=(m, n)), rng.normal(size=q * n),
-                                big=True))
-    return cases
+    """First a case where A ⊗ B still fits (tens of MB) and the memory the call holds is measured;
+    then one where it would take hundreds of GB. Code that forms A ⊗ B stops at the first, so it
+    never tries the impossible allocation on a student's own machine."""
+    p, q, m, n = (int(s) for s in rng.integers(50, 70, size=4))
+    measured = _kron_case(f"A {p}×{q} and B {m}×{n}, measuring the memory your function holds at once",
+                          rng.normal(size=(p, q)), rng.normal(size=(m, n)), rng.normal(size=q * n), measure_peak=True)
+    p, q, m, n = (int(s) for s in rng.integers(450, 650, size=4))
+    label = f"A {p}×{q} and B {m}×{n}: A ⊗ B would be a {p * m}×{q * n} matrix ({p * m * q * n * 8 / 1e9:,.0f} GB)"
+    huge = _kron_case(label, rng.normal(size=(p, q)), rng.normal(size=(m, n)), rng.normal(size=q * n), big=True)
+    return [measured, huge]
 
 
 check = ProblemSet("ps7-matrix-calculus", [
