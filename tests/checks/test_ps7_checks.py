@@ -226,6 +226,18 @@ def test_forming_the_kronecker_product_fails_only_the_large_cell(grader):
     assert all(message and "Don't form A ⊗ B" in message for message in outcomes.values()), outcomes
 
 
+def inverse_no_transposes_by_solves(A, G):
+    left = np.linalg.solve(A, G)                 # A⁻¹ G
+    return -np.linalg.solve(A.T, left.T).T       # -A⁻¹ G A⁻¹
+
+
+@pytest.mark.parametrize("function, keyword", [(inverse_sign, "sign error"),
+                                               (inverse_no_transposes_by_solves, "transposes are missing")])
+def test_the_ill_conditioned_cell_still_names_sign_and_transposes(grader, function, keyword):
+    outcomes = grader.outcomes(check.inverse_vjp, function, only=("hard",))
+    assert all(message and keyword in message for message in outcomes.values()), outcomes
+
+
 @pytest.mark.parametrize("student", ["alice", "bob", "s0042"])
 def test_the_ill_conditioned_cases_separate_solves_from_an_inverse(student):
     """Measured margins: solves stay 100× under the tolerance, the explicit inverse 100× over it."""
