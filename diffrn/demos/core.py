@@ -63,8 +63,14 @@ import matplotlib.figure
 import numpy as np
 
 FRAMES_ENV = "DIFFRN_DEMO_MODE"
-FRAME_DPI = 72
-CSS_DPI = 72  # a figure inch is shown as 72 CSS pixels, whatever density its PNG has
+FRAME_DPI = 72  # a figure inch is shown as 72 CSS pixels; live pictures are drawn at this density
+# The site's frames (and the chapters' static figures) are drawn at twice that density, so they
+# are sharp on high-density screens, and reduced to a palette of 256 colours, which makes them
+# smaller than the full-colour 72 dpi frames were (plots are mostly flat colour; antialiased
+# edges need few shades).
+FRAME_DENSITY = 2
+FRAME_COLOURS = 256
+CSS_DPI = FRAME_DPI
 PICTURE_CLASS = "diffrn-picture"
 # zlib level of live PNGs: level 1 compresses a frame several times faster than the default 6,
 # and the file is only about 20% larger (plots are mostly flat colour).
@@ -127,15 +133,36 @@ def figure(width: float = 7.0, height: float = 3.4, ncols: int = 1, nrows: int =
     return fig, axes
 
 
-def figure_png(fig, dpi: int = FRAME_DPI, compress_level: int | None = None) -> bytes:
-    """Render a figure to PNG bytes (``compress_level``: zlib level 0-9, matplotlib's default if None)."""
+def figure_png(fig, dpi: float = FRAME_DPI * FRAME_DENSITY, compress_level: int | None = None,
+               colours: int | None = FRAME_COLOURS) -> bytes:
+    """Render a figure to PNG bytes, as the site ships it.
+
+    Args:
+        fig: the figure.
+        dpi: pixels per figure inch; by default twice the CSS scale (see :func:`picture_html`).
+        compress_level: zlib level 0-9 (matplotlib's default if None; 9 for palette images).
+        colours: reduce the picture to a palette of this many colours (no dithering, so flat
+            areas stay flat); None keeps full RGBA colour.
+    """
     buffer = io.BytesIO()
-    options = {} if compress_level is None else {"pil_kwargs": {"compress_level": compress_level}}
-    fig.savefig(buffer, format="png", dpi=dpi, **options)
+    if colours is None:
+        options = {} if compress_level is None else {"pil_kwargs": {"compress_level": compress_level}}
+        fig.savefig(buffer, format="png", dpi=dpi, **options)
+        return buffer.getvalue()
+    from PIL import Image
+
+    fig.savefig(buffer, format="png", dpi=dpi)
+    full = Image.open(io.BytesIO(buffer.getvalue())).convert("RGBA")
+    if full.getextrema()[3][0] == 255:  # opaque (the usual white figure): no alpha in the palette
+        full = full.convert("RGB")
+    # Maximum coverage keeps white exactly white and every colour within a few levels.
+    palette = full.quantize(colors=colours, method=Image.Quantize.MAXCOVERAGE, dither=Image.Dither.NONE)
+    buffer = io.BytesIO()
+    palette.save(buffer, format="png", compress_level=9 if compress_level is None else compress_level)
     return buffer.getvalue()
 
 
-def picture_html(png: bytes, alt: str, dpi: float = FRAME_DPI) -> str:
+def picture_html(png: bytes, alt: str, dpi: float = FRAME_DPI * FRAME_DENSITY) -> str:
     """The ``<img>`` element that shows ``png`` with ``alt`` as its alt text.
 
     Its CSS size is the figure's size at 72 pixels per inch, whatever ``dpi`` it was rendered
@@ -148,6 +175,20 @@ def picture_html(png: bytes, alt: str, dpi: float = FRAME_DPI) -> str:
             f'width="{round(width / scale)}" height="{round(height / scale)}" '
             f'style="display:block;max-width:100%;height:auto" '
             f'src="data:image/png;base64,{base64.b64encode(png).decode("ascii")}">')
+
+
+def static_figure(fig, alt: str):
+    """A figure for a chapter page: sharp (drawn like a demo frame) and with real alt text.
+
+    ``display(static_figure(fig, "..."))``, or make it the last expression of a cell. It is an
+    HTML output holding the same ``<img>`` as a demo frame, so Jupyter and the book show it
+    at the figure's size with ``alt`` read out by screen readers.
+    """
+    from IPython.display import HTML
+
+    if not isinstance(alt, str) or not alt.strip():
+        raise ValueError(f"static_figure needs alt text that says what the figure shows, got {alt!r}")
+    return HTML(picture_html(figure_png(fig), " ".join(alt.split())))
 
 
 def _picture_widget(value: str, widgets):
@@ -427,4 +468,4 @@ def frame_count(controls: Sequence[Control]) -> int:
 
 
 __all__ = ["Control", "interactive_demo", "figure", "figure_png", "frames_mode", "frame_count", "LiveFigure",
-           "set_suptitle", "picture_html", "picture_png", "picture_alt", "pictures", "alt_text"]
+           "set_suptitle", "picture_html", "picture_png", "picture_alt", "pictures", "alt_text", "static_figure"]

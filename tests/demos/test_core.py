@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from diffrn.demos.core import (Control, figure, figure_png, frame_count, interactive_demo, picture_alt, picture_png,
+from diffrn.demos.core import (FRAME_DPI, Control, figure, figure_png, frame_count, interactive_demo, picture_alt, picture_png,
                                pictures, set_suptitle)
 
 calls = []
@@ -95,7 +95,7 @@ def test_live_mode_with_an_updater_builds_the_figure_once_and_shows_what_plot_dr
     phase, image = demo.children[0].children[1], _images(demo)[0]
     for value in (0.0, 2.5, 1.0):
         phase.value = value
-        np.testing.assert_array_equal(_pixels(picture_png(image)), _pixels(figure_png(plot_wave(value))))
+        np.testing.assert_array_equal(_pixels(picture_png(image)), _pixels(figure_png(plot_wave(value), dpi=FRAME_DPI, colours=None)))
     assert wave_calls["plot"] == 1 + 3, "live mode called plot once; the other calls are the comparisons"
     assert wave_calls["update"] >= 3
 
@@ -112,7 +112,7 @@ def test_live_mode_without_an_updater_shows_what_plot_draws(monkeypatch):
     demo = interactive_demo(plot_wave, [Control("phase", np.linspace(0.0, 3.0, 7))])
     phase, image = demo.children[0].children[1], _images(demo)[0]
     phase.value = 2.0
-    np.testing.assert_array_equal(_pixels(picture_png(image)), _pixels(figure_png(plot_wave(2.0))))
+    np.testing.assert_array_equal(_pixels(picture_png(image)), _pixels(figure_png(plot_wave(2.0), dpi=FRAME_DPI, colours=None)))
 
 
 GRID = np.meshgrid(np.linspace(-1.0, 1.0, 30), np.linspace(-1.0, 1.0, 30))
@@ -140,7 +140,7 @@ def test_live_updates_may_replace_artists_and_keep_the_title_in_place(monkeypatc
     tilt, image = demo.children[0].children[1], _images(demo)[0]
     for value in (1.0, 0.0):
         tilt.value = value
-        live, frame = _pixels(picture_png(image)), _pixels(figure_png(plot_levels(value)))
+        live, frame = _pixels(picture_png(image)), _pixels(figure_png(plot_levels(value), dpi=FRAME_DPI, colours=None))
         # A few antialiased pixels where the level sets meet the tick marks may differ.
         assert live.shape == frame.shape and np.mean(np.any(live != frame, axis=-1)) < 1e-3
 
@@ -190,6 +190,34 @@ def test_pictures_are_shown_at_css_size_whatever_their_density():
     width, height = Image.open(io.BytesIO(png)).size
     markup = picture_html(png, "A line", dpi=144)
     assert f'width="{round(width / 2)}" height="{round(height / 2)}"' in markup
+
+
+def test_site_frames_are_palette_pngs_at_twice_the_css_size(monkeypatch):
+    monkeypatch.setenv("DIFFRN_DEMO_MODE", "frames")
+    demo = interactive_demo(plot_line, CONTROLS, alt=_line_alt)
+    frame = Image.open(io.BytesIO(picture_png(_images(demo)[0])))
+    assert frame.mode == "P" and frame.size == (2 * 3 * 72, 2 * 2 * 72)
+    assert f'width="{3 * 72}" height="{2 * 72}"' in _images(demo)[0].value
+    full = Image.open(io.BytesIO(figure_png(plot_line(-1.0, 0.0), colours=None))).convert("RGB")  # the first frame
+    difference = np.abs(np.asarray(frame.convert("RGB"), dtype=int) - np.asarray(full, dtype=int))
+    assert difference.max() <= 24 and difference.mean() < 0.5, "the palette keeps the picture"
+    assert frame.convert("RGB").getpixel((0, 0)) == (255, 255, 255), "white stays white"
+
+
+def test_live_pictures_are_drawn_at_the_css_size(monkeypatch):
+    monkeypatch.delenv("DIFFRN_DEMO_MODE", raising=False)
+    demo = interactive_demo(plot_line, CONTROLS, alt=_line_alt)
+    assert Image.open(io.BytesIO(picture_png(_images(demo)[0]))).size == (3 * 72, 2 * 72)
+    assert f'width="{3 * 72}" height="{2 * 72}"' in _images(demo)[0].value
+
+
+def test_static_figures_carry_alt_text_and_refuse_none():
+    from diffrn.demos.core import static_figure
+
+    html = static_figure(plot_line(), "A rising line").data
+    assert 'alt="A rising line"' in html and 'width="216"' in html
+    with pytest.raises(ValueError, match="alt text"):
+        static_figure(plot_line(), "")
 
 
 GENERIC_ALT = {"figure", "plot", "image", "picture", "graph", "chart", "demo", "frame"}
