@@ -3,8 +3,8 @@
 * :func:`plot_composition` pushes a small circle through two nonlinear maps of the plane,
   f then g, and sets its image beside the ellipse that the single matrix
   J_g(f(x)) J_f(x) makes of the same circle.
-* :func:`plot_curve_rate` walks along a curve over the contour lines of a function and
-  compares grad f . g'(t) with a finite difference of t -> f(g(t)).
+* :func:`plot_curve_rate` walks along the unit circle over the contour lines of the saddle
+  f = x1^2 + x1 x2 and compares grad f . g'(t) with a finite difference of t -> f(g(t)).
 """
 from __future__ import annotations
 
@@ -215,30 +215,31 @@ def composition_demo():
 
 
 # --- 2. a rate of change along a curve --------------------------------------------------------
-# The worked example of the chapter: f(x1, x2) = x1^2 + 2 x2 along x(t) = (sin t, cos t).
+# The worked example of the chapter: the saddle f(x1, x2) = x1^2 + x1 x2 along the unit circle
+# x(t) = (cos t, sin t), where f(x(t)) = (1 + cos 2t + sin 2t) / 2.
 
 CURVE_T_VALUES = np.linspace(0.0, 2.0 * np.pi, 24, endpoint=False)
 _CURVE_STEP = 1e-5
 
 
 def curve_function(x):
-    """f(x1, x2) = x1^2 + 2 x2 (works on (2, ...) arrays)."""
-    return x[0] ** 2 + 2.0 * x[1]
+    """f(x1, x2) = x1^2 + x1 x2, a saddle (works on (2, ...) arrays)."""
+    return x[0] ** 2 + x[0] * x[1]
 
 
 def curve_function_gradient(x):
-    """grad f(x) = (2 x1, 2)."""
-    return np.array([2.0 * x[0], 2.0 * np.ones_like(x[1])])
+    """grad f(x) = (2 x1 + x2, x1)."""
+    return np.array([2.0 * x[0] + x[1], x[0]])
 
 
 def curve(t):
-    """The unit circle g(t) = (sin t, cos t)."""
-    return np.array([np.sin(t), np.cos(t)])
+    """The unit circle g(t) = (cos t, sin t)."""
+    return np.array([np.cos(t), np.sin(t)])
 
 
 def curve_velocity(t):
-    """g'(t) = (cos t, -sin t)."""
-    return np.array([np.cos(t), -np.sin(t)])
+    """g'(t) = (-sin t, cos t)."""
+    return np.array([-np.sin(t), np.cos(t)])
 
 
 def curve_rates(t: float) -> tuple[float, float]:
@@ -257,25 +258,26 @@ def plot_curve_rate(t: float = 1.0):
     """Left: the curve over contour lines of f, with g'(t) and grad f at g(t). Right: f(g(t))
     against t with the tangent line of slope grad f . g'(t)."""
     fig, (ax_plane, ax_time) = figure(7.0, 3.4, ncols=2)
-    xx, yy = np.meshgrid(np.linspace(-2.0, 2.0, 81), np.linspace(-1.6, 2.0, 73))
-    levels = np.arange(-3.0, 5.0, 1.0)
+    xx, yy = np.meshgrid(np.linspace(-2.0, 2.0, 81), np.linspace(-2.0, 2.0, 81))
+    levels = np.array([-0.75, -0.25, 0.0, 0.5, 1.0, 2.0, 4.0])
     contours = ax_plane.contour(xx, yy, curve_function(np.stack([xx, yy])), levels=levels, cmap="viridis", linewidths=0.9)
     ax_plane.clabel(contours, levels, fontsize=7, fmt="%g")
 
     ts = np.linspace(0.0, 2.0 * np.pi, 241)
     ax_plane.plot(*curve(ts), color="0.25", lw=1.2)
     # The arrows, their labels and the points start anywhere; update_curve_rate places them.
-    for colour, text in (("#d1495b", "g′(t)"), ("#1f5fa8", "∇f")):
-        ax_plane.annotate("", xy=(1, 0), xytext=(0, 0), arrowprops=dict(arrowstyle="-|>", color=colour, lw=1.8))
-        ax_plane.text(0, 0, text, color=colour, fontsize=9, ha="center", va="center")
+    for name, colour, text in (("velocity", "#d1495b", "g′(t)"), ("gradient", "#1f5fa8", "∇f")):
+        ax_plane.annotate("", xy=(1, 0), xytext=(0, 0), arrowprops=dict(arrowstyle="-|>", color=colour, lw=1.8),
+                          gid=f"{name} arrow")
+        ax_plane.text(0, 0, text, color=colour, fontsize=9, ha="center", va="center", gid=f"{name} label")
     ax_plane.plot([], [], "ko", ms=4, gid="point")
-    # The arrow tips reach |x1| <= 1.7 and x2 <= 1.7 along the whole circle.
+    # The gradient is at most 2.42 long on the circle: the arrow tips stay within 1.85 of 0.
     ax_plane.set_xlim(-2.0, 2.0)
-    ax_plane.set_ylim(-1.6, 2.0)
+    ax_plane.set_ylim(-2.0, 2.0)
     ax_plane.set_aspect("equal")
     ax_plane.set_xlabel("$x_1$", fontsize=8)
     ax_plane.set_ylabel("$x_2$", fontsize=8)
-    ax_plane.set_title(r"$f = x_1^2 + 2x_2$ along $(\sin t, \cos t)$ (arrows ×0.35)", fontsize=8)
+    ax_plane.set_title(r"$f = x_1^2 + x_1x_2$ along $(\cos t, \sin t)$ (arrows ×0.35)", fontsize=8)
     ax_plane.tick_params(labelsize=7)
 
     values = curve_function(curve(ts))
@@ -283,7 +285,7 @@ def plot_curve_rate(t: float = 1.0):
     ax_time.plot([], [], color="#d1495b", lw=1.6, label="tangent", gid="tangent")
     ax_time.plot([], [], "ko", ms=4, gid="point")
     ax_time.set_xlim(0.0, 2.0 * np.pi)
-    ax_time.set_ylim(-3.2, 3.2)
+    ax_time.set_ylim(-0.7, 1.7)
     ax_time.set_xlabel("t", fontsize=8)
     ax_time.legend(loc="lower right", fontsize=7, frameon=False)
     ax_time.tick_params(labelsize=7)
@@ -296,14 +298,16 @@ def update_curve_rate(fig, t: float = 1.0) -> list:
     artists that changed, and the legend, which stays above the tangent."""
     ax_plane, ax_time = fig.axes
     point, velocity, gradient = curve(t), curve_velocity(t), curve_function_gradient(curve(t))
-    arrow_scale = 0.35  # the gradient reaches length 2.8: shrink both arrows alike to fit
-    arrows, labels = ax_plane.texts[0::2], ax_plane.texts[1::2]  # an annotation, then its label
-    for arrow, label, vector in zip(arrows, labels, (velocity, gradient)):
+    arrow_scale = 0.35  # the gradient reaches length 2.42: shrink both arrows alike to fit
+    # By gid: the contour labels are texts of the axes too.
+    on_plane = {text.get_gid(): text for text in ax_plane.texts if text.get_gid()}
+    for name, vector in (("velocity", velocity), ("gradient", gradient)):
+        arrow, label = on_plane[f"{name} arrow"], on_plane[f"{name} label"]
         tip = point + arrow_scale * vector
         arrow.xy, arrow.xyann = tuple(tip), tuple(point)
         label.set_position(tip + 0.06 * vector / np.linalg.norm(vector))
-    (on_plane,) = [line for line in ax_plane.lines if line.get_gid() == "point"]
-    on_plane.set_data([point[0]], [point[1]])
+    (marker,) = [line for line in ax_plane.lines if line.get_gid() == "point"]
+    marker.set_data([point[0]], [point[1]])
 
     chain, difference = curve_rates(t)
     on_time = {line.get_gid(): line for line in ax_time.lines if line.get_gid()}
@@ -312,7 +316,7 @@ def update_curve_rate(fig, t: float = 1.0) -> list:
     on_time["point"].set_data([t], [curve_function(curve(t))])
     ax_time.set_title(f"∇f·g′(t) = {chain:+.4f}   finite diff. = {difference:+.4f}", fontsize=8)
     suptitle = set_suptitle(fig, f"t = {t:.3f}", fontsize=9)
-    return [*ax_plane.texts, on_plane, *on_time.values(), ax_time.get_legend(), ax_time.title, suptitle]
+    return [*on_plane.values(), marker, *on_time.values(), ax_time.get_legend(), ax_time.title, suptitle]
 
 
 def curve_controls():
@@ -325,14 +329,14 @@ def curve_rate_alt(t: float = 1.0) -> str:
     chain, difference = curve_rates(t)
     point = curve(t)
     trend = "rising" if chain > 1e-9 else "falling" if chain < -1e-9 else "momentarily flat"
-    return (f"Left: contour lines of f = x1 squared + 2 x2 and the unit circle traced by (sin t, cos t), with the "
+    return (f"Left: contour lines of the saddle f = x1 squared + x1 x2 and the unit circle traced by (cos t, sin t), with the "
             f"point at t = {t:.3f}, ({point[0]:.2f}, {point[1]:.2f}), its velocity arrow g'(t) and the gradient "
             f"arrow of f. Right: f(g(t)) against t, {trend} at t = {t:.3f}, with its tangent line of slope "
             f"grad f times g'(t) = {chain:+.4f}, matching the finite difference {difference:+.4f}.")
 
 
 def curve_demo():
-    """Walk along (sin t, cos t) over the contours of x1^2 + 2 x2."""
+    """Walk along (cos t, sin t) over the contours of x1^2 + x1 x2."""
     return interactive_demo(plot_curve_rate, curve_controls(), update=update_curve_rate, alt=curve_rate_alt)
 
 
