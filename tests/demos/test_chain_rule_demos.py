@@ -60,3 +60,14 @@ def test_curve_rate_chain_rule_agrees_with_the_closed_form():
         # f(x(t)) = (1 + cos 2t + sin 2t) / 2 on the unit circle.
         assert chain == pytest.approx(np.cos(2 * t) - np.sin(2 * t), abs=1e-12)
         assert difference == pytest.approx(chain, abs=1e-6)
+
+
+def test_alt_texts_carry_the_numbers_of_the_titles():
+    for x1, radius in [(chain_rule.COMPOSITION_X1_VALUES[0], 0.05), (1.0, 0.5)]:
+        gap = chain_rule.composition_curves(x1, radius)["gap"]
+        assert f"{gap:.1%}" in chain_rule.composition_alt(x1, radius)
+    for t in (0.0, np.pi / 8, 2.0):
+        chain, difference = chain_rule.curve_rates(t)
+        alt = chain_rule.curve_rate_alt(t)
+        assert f"{chain:+.4f}" in alt and f"{difference:+.4f}" in alt
+    assert "rising" in chain_rule.curve_rate_alt(3.0) and "falling" in chain_rule.curve_rate_alt(0.5)

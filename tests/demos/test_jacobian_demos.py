@@ -99,3 +99,23 @@ def test_demos_stay_within_the_frame_budget(monkeypatch, make_demo):
     # Every control value is a valid argument of the plot function.
     start = {c.name: c.start for c in captured["controls"]}
     assert isinstance(captured["plot"](**start), Figure)
+
+
+@pytest.mark.parametrize("theta0_deg", [min(demos.BASE_ANGLES_DEG), max(demos.BASE_ANGLES_DEG)])
+@pytest.mark.parametrize("zoom", [min(demos.ZOOM_VALUES), max(demos.ZOOM_VALUES)])
+def test_polar_zoom_alt_text_says_what_the_frame_shows(theta0_deg, zoom):
+    alt = demos.polar_zoom_alt(theta0_deg, zoom)
+    gap = demos.linearization_gap(demos.ZOOM_RADIUS, np.deg2rad(theta0_deg), demos.ZOOM_BASE_HALF_WIDTH / zoom)
+    assert f"{gap:.3f}" in alt and f"theta = {theta0_deg:g} degrees" in alt
+    assert ("nearly coincide" in alt) == (gap < 0.06)
+
+
+@pytest.mark.parametrize("phi_deg", [0, 51, 90, 231])
+def test_directional_derivative_alt_text_gives_the_slope_and_its_meaning(phi_deg):
+    alt = demos.directional_derivative_alt(phi_deg)
+    slope, grad_norm = demos.directional_slope(phi_deg)
+    assert f"{slope:+.3f}" in alt and f"{grad_norm:.3f}" in alt
+    if phi_deg == 51:
+        assert "steepest ascent" in alt
+    if phi_deg == 231:
+        assert "steepest descent" in alt
