@@ -383,14 +383,18 @@ class ProblemSet:
     def __dir__(self):
         return list(self.exercises)
 
-    def summary(self, namespace: dict) -> list[tuple[str, str, float]]:
+    def summary(self, namespace: dict) -> None:
         """Print where the student stands: each function, its visible checks, its points.
 
         ``namespace`` is the notebook's ``globals()``. Every function found there is run on its
         visible cases again (their output is not repeated); nothing here raises, so the table
-        appears even when every function is still a stub. Returns the rows
-        ``(function, status, points)`` for tests.
+        appears even when every function is still a stub. Returns None, so that a notebook
+        shows the table alone.
         """
+        print(_summary_table(self.assignment, self.summary_rows(namespace)))
+
+    def summary_rows(self, namespace: dict) -> list[tuple[str, str, float]]:
+        """The rows of :meth:`summary`: ``(function, status, points)``."""
         rows = []
         for exercise in self.exercises.values():
             function = namespace.get(exercise.name)
@@ -401,7 +405,6 @@ class ProblemSet:
             else:
                 status = _visible_status(exercise, function)
             rows.append((exercise.name, status, exercise.points))
-        print(_summary_table(self.assignment, rows))
         return rows
 
 

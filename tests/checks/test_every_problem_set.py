@@ -70,7 +70,8 @@ def test_the_notebook_ends_with_the_summary_table(assignment):
 @pytest.mark.parametrize("assignment", assignments())
 def test_the_summary_table_never_raises_on_a_fresh_release(assignment, stubs_of, capsys):
     module = importlib.import_module(f"diffrn.checks.{assignment.split('-')[0]}")
-    rows = module.check.summary(stubs_of(assignment))
+    rows = module.check.summary_rows(stubs_of(assignment))
+    module.check.summary(stubs_of(assignment))
     assert [status for _, status, _ in rows] == ["not started (still raises NotImplementedError)"] * len(rows)
     shown = capsys.readouterr().out
     assert "To hand in" in shown and all(name in shown for name, _, _ in rows)
