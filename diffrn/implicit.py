@@ -1,8 +1,7 @@
 """Derivatives of functions defined implicitly: by an equation, an optimum or a fixed point.
 
-The tools of Chapter 6: the Jacobian of an implicit function by one linear solve
-(:func:`implicit_jacobian`), the derivative of the ridge solution with respect to its penalty
-(:func:`ridge_solution_grad`), and for fixed points the iterations a deep equilibrium model runs
+The tools of Chapter 6: the derivative of the ridge solution with respect to its penalty by one
+more linear solve (:func:`ridge_solution_grad`), and for fixed points the iterations a deep equilibrium model runs
 in both directions (:func:`fixed_point`, :func:`adjoint_by_iteration`), next to backpropagation
 through unrolled iterations (:func:`unrolled_fixed_point_gradient`) for comparison. No derivative
 here is taken by differentiating through the iterations that found a solution, and no matrix
@@ -56,35 +55,6 @@ def _solve(matrix: Array, rhs: Array, what: str) -> Array:
     return solution
 
 
-def implicit_jacobian(F_x, F_y) -> Array:
-    """``dy/dx`` for y defined by ``F(x, y) = 0``: ``-(dF/dy)^{-1} dF/dx``, by a linear solve.
-
-    Args:
-        F_x: partial Jacobian dF/dx at the point, shape (m, n) (a scalar or an (m,) vector
-            when x is a single number).
-        F_y: partial Jacobian dF/dy at the point, shape (m, m) (a scalar when m = 1).
-
-    Returns:
-        (m, n) array: the Jacobian of the implicit function y(x).
-
-    Raises:
-        ValueError: if the shapes do not fit, or if F_y is singular (then the implicit
-            function theorem does not apply: y need not be a function of x there).
-    """
-    fx = _as_matrix(F_x, "F_x")
-    fy = _as_matrix(F_y, "F_y")
-    if fy.shape[0] != fy.shape[1]:
-        raise ValueError(f"F_y must be square (one equation per unknown y), got shape {fy.shape}")
-    if fx.shape[0] != fy.shape[0]:
-        raise ValueError(
-            f"F_x has {fx.shape[0]} rows but F_y has {fy.shape[0]}: both must have one row per equation"
-        )
-    return -_solve(fy, fx, "dF/dy")
-
-
-# --- differentiating through an optimizer: ridge regression --------------------------------
-
-
 def _ridge_system(X, y, lam) -> tuple[Array, Array]:
     X = np.asarray(X, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64).reshape(-1)
@@ -113,7 +83,7 @@ def ridge_solution_grad(X, y, lam: float) -> Array:
     """
     system, rhs = _ridge_system(X, y, lam)
     theta = _solve(system, rhs, "X^T X + lam I")
-    return implicit_jacobian(theta, system)[:, 0]
+    return -_solve(system, theta, "X^T X + lam I")
 
 
 # --- fixed points and deep equilibrium models ------------------------------------------------
@@ -231,7 +201,6 @@ class TanhEquilibriumLayer:
 
 
 __all__ = [
-    "implicit_jacobian",
     "ridge_solution",
     "ridge_solution_grad",
     "fixed_point",

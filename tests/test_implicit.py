@@ -6,77 +6,11 @@ from diffrn.implicit import (
     TanhEquilibriumLayer,
     adjoint_by_iteration,
     fixed_point,
-    implicit_jacobian,
     ridge_solution,
     ridge_solution_grad,
     unrolled_fixed_point_gradient,
 )
 from diffrn.numerical import jacobian_fd
-
-
-def test_implicit_jacobian_of_the_circle_matches_explicit_branches():
-    """F = x² + y² - 1: F_x = 2x, F_y = 2y; both halves y = ±sqrt(1 - x²)."""
-    for x in np.linspace(-0.9, 0.9, 7):
-        y = np.sqrt(1 - x**2)
-        slope_fd = jacobian_fd(lambda t: np.sqrt(1 - t[0] ** 2), [x])[0, 0]
-        assert implicit_jacobian(2 * x, 2 * y)[0, 0] == pytest.approx(slope_fd, abs=1e-8)
-        assert implicit_jacobian(2 * x, -2 * y)[0, 0] == pytest.approx(-slope_fd, abs=1e-8)
-    with pytest.raises(ValueError, match="singular"):
-        implicit_jacobian(2.0, 0.0)  # (1, 0): vertical tangent
-
-
-def test_implicit_jacobian_of_a_system_matches_finite_differences():
-    """y in R^2 defined by a sphere and a plane, parametrized by x in R^2."""
-    def F(x, y):
-        return np.array([y[0] ** 2 + y[1] ** 2 + x[0] ** 2 - 4.0, y[0] - 2 * y[1] + x[1]])
-
-    def F_y(x, y):
-        return np.array([[2 * y[0], 2 * y[1]], [1.0, -2.0]])
-
-    def F_x(x, y):
-        return np.array([[2 * x[0], 0.0], [0.0, 1.0]])
-
-    def y_of(x):
-        # y1 = 2 y2 - x2 turns the sphere into 5 y2² - 4 x2 y2 + x2² + x1² - 4 = 0 (larger root).
-        y2 = (4 * x[1] + np.sqrt(16 * x[1] ** 2 - 20 * (x[1] ** 2 + x[0] ** 2 - 4))) / 10
-        return np.array([2 * y2 - x[1], y2])
-
-    x0 = np.array([0.5, 0.2])
-    y0 = y_of(x0)
-    np.testing.assert_allclose(F(x0, y0), 0.0, atol=1e-12)
-    dy_dx = implicit_jacobian(F_x(x0, y0), F_y(x0, y0))
-    assert dy_dx.shape == (2, 2)
-    np.testing.assert_allclose(dy_dx, jacobian_fd(y_of, x0), atol=1e-7)
-
-
-def test_implicit_jacobian_scalar_and_vector_inputs():
-    assert implicit_jacobian(3.0, 2.0).shape == (1, 1)
-    assert implicit_jacobian(3.0, 2.0)[0, 0] == -1.5
-    np.testing.assert_allclose(implicit_jacobian([1.0, 2.0], np.eye(2) * 2), [[-0.5], [-1.0]])
-
-
-def test_implicit_jacobian_errors():
-    with pytest.raises(ValueError, match="square"):
-        implicit_jacobian(np.ones((2, 1)), np.ones((2, 3)))
-    with pytest.raises(ValueError, match="one row per equation"):
-        implicit_jacobian(np.ones((3, 1)), np.eye(2))
-    with pytest.raises(ValueError, match="singular"):
-        implicit_jacobian(np.ones((2, 1)), np.array([[1.0, 2.0], [2.0, 4.0]]))
-    with pytest.raises(ValueError, match="singular"):
-        implicit_jacobian(1.0, 0.0)
-    with pytest.raises(ValueError, match="matrix"):
-        implicit_jacobian(np.ones((2, 2, 2)), np.eye(2))
-
-
-def test_ill_conditioned_solve_has_small_residual():
-    """Near-singular F_y: the answer may be far from exact, but it solves the system well."""
-    rng = np.random.default_rng(7)
-    q, _ = np.linalg.qr(rng.normal(size=(6, 6)))
-    F_y = q @ np.diag(np.logspace(0, -11, 6)) @ q.T
-    F_x = rng.normal(size=(6, 3))
-    dy_dx = implicit_jacobian(F_x, F_y)
-    residual = np.linalg.norm(F_y @ dy_dx + F_x) / (np.linalg.norm(F_y) * np.linalg.norm(dy_dx) + np.linalg.norm(F_x))
-    assert residual < 1e-14
 
 
 def ridge_data(seed=0, n=40, d=4):

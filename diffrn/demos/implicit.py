@@ -9,7 +9,6 @@ from diffrn.demos.core import Control, figure, interactive_demo, set_suptitle
 from diffrn.implicit import (
     TanhEquilibriumLayer,
     adjoint_by_iteration,
-    implicit_jacobian,
     ridge_solution,
     ridge_solution_grad,
     unrolled_fixed_point_gradient,
@@ -50,7 +49,7 @@ def folium_slope(t: float) -> float | None:
     F_x, F_y = folium_gradient(x, y)
     if abs(F_y) < 1e-9:
         return None
-    return float(implicit_jacobian(F_x, F_y)[0, 0])
+    return float(-F_x / F_y)
 
 
 def plot_implicit_curve(t: float = 0.45):
