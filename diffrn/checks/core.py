@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import copy
 import math
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
@@ -118,7 +119,11 @@ def describe(result: Any) -> Answer:
         return Answer("tuple", "tuple", items=[describe(item) for item in result])
     if type(result) is np.ndarray:
         try:
-            values = np.array(result, dtype=np.float64, copy=True)
+            # A complex answer keeps its real part here; its dtype names the mistake, numpy's
+            # ComplexWarning would only add noise under the feedback.
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", np.exceptions.ComplexWarning)
+                values = np.array(result, dtype=np.float64, copy=True)
         except (TypeError, ValueError):
             return Answer("other", type_name, dtype=str(result.dtype), shape=tuple(result.shape))
         return Answer("ndarray", "ndarray", dtype=str(result.dtype), shape=tuple(result.shape), values=values)
