@@ -259,7 +259,7 @@ def plot_curve_rate(t: float = 1.0):
     against t with the tangent line of slope grad f . g'(t)."""
     fig, (ax_plane, ax_time) = figure(7.0, 3.4, ncols=2)
     xx, yy = np.meshgrid(np.linspace(-2.0, 2.0, 81), np.linspace(-2.0, 2.0, 81))
-    levels = np.array([-0.75, -0.25, 0.0, 0.5, 1.0, 2.0, 4.0])
+    levels = np.array([-0.75, -0.25, 0.25, 1.0, 2.0, 4.0])  # not 0: that level set is two crossing lines
     contours = ax_plane.contour(xx, yy, curve_function(np.stack([xx, yy])), levels=levels, cmap="viridis", linewidths=0.9)
     ax_plane.clabel(contours, levels, fontsize=7, fmt="%g")
 
