@@ -29,12 +29,13 @@ help:
 	@sed -n '2,8p' Makefile | sed 's/^# \{0,1\}//'
 
 ## --- environment -----------------------------------------------------------------------------
-$(VENV)/.installed: requirements.txt pyproject.toml
+$(VENV)/.installed: requirements.txt pyproject.toml autograder/pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "the course needs Python 3.11 (found %d.%d): set PYTHON=/path/to/python3.11" % sys.version_info[:2]'
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements.txt
 	$(BIN)/python -m pip install --quiet --no-deps -e .
+	$(BIN)/python -m pip install --quiet --no-deps -e autograder
 	touch $@
 
 setup: $(VENV)/.installed vendor
@@ -72,18 +73,18 @@ book-strict: setup assignments
 
 ## --- graded work -----------------------------------------------------------------------------
 assignments: setup
-	$(BIN)/python -m diffrn.grading.cli --course $(COURSE) release $(ASSIGNMENTS)
+	$(BIN)/python -m diffrn_grading.cli --course $(COURSE) release $(ASSIGNMENTS)
 
 validate: setup
-	$(BIN)/python -m diffrn.grading.cli --course $(COURSE) validate $(ASSIGNMENTS)
+	$(BIN)/python -m diffrn_grading.cli --course $(COURSE) validate $(ASSIGNMENTS)
 
 collect: setup
 	@test -n "$(A)" -a -n "$(FROM)" || { echo "say which problem set and where: make collect A=ps1-jacobians FROM=downloads.zip"; exit 2; }
-	$(BIN)/python -m diffrn.grading.cli --course $(COURSE) collect $(A) $(FROM) $(if $(CANVAS),--canvas)
+	$(BIN)/python -m diffrn_grading.cli --course $(COURSE) collect $(A) $(FROM) $(if $(CANVAS),--canvas)
 
 grade: setup
 	@test -n "$(A)" || { echo "say which problem set: make grade A=ps1-jacobians"; exit 2; }
-	$(BIN)/python -m diffrn.grading.cli --course $(COURSE) grade $(A) --jobs $(JOBS)
+	$(BIN)/python -m diffrn_grading.cli --course $(COURSE) grade $(A) --jobs $(JOBS)
 
 ## --- tests -----------------------------------------------------------------------------------
 pytest: setup

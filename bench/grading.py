@@ -36,7 +36,7 @@ def make_course(root: Path):
     import nbformat
 
     from corpus import Submission, solution_code
-    from diffrn.grading.course import DEFAULT_COURSE, Course, release
+    from diffrn_grading.course import DEFAULT_COURSE, Course, release
 
     shutil.copy(DEFAULT_COURSE / "nbgrader_config.py", root)
     course = Course(root)
@@ -63,7 +63,7 @@ def main() -> None:
         sequential = time.perf_counter() - started
 
         started = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "diffrn.grading.cli", "--course", str(ours), "grade",
+        subprocess.run([sys.executable, "-m", "diffrn_grading.cli", "--course", str(ours), "grade",
                         "ps1-jacobians", "--jobs", str(os.cpu_count() or 1)],
                        env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         parallel = time.perf_counter() - started

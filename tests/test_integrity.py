@@ -11,7 +11,7 @@ from pathlib import Path
 import jupytext
 import pytest
 
-from diffrn.grading.course import REPO_ROOT, SOLUTIONS, assignments
+from diffrn_grading.course import REPO_ROOT, SOLUTIONS, assignments
 
 
 def graded_names() -> set[str]:

@@ -12,7 +12,7 @@ Judging is split from running on purpose:
 
 The same cases and judges run inside the notebook (visible and hidden tests) and, for the
 final grade, in a separate clean process that student code cannot reach (see
-:mod:`diffrn.grading.verify`).
+:mod:`diffrn_grading.verify`).
 """
 from __future__ import annotations
 
@@ -576,7 +576,7 @@ def expect_adjoint(cotangent, forward_of, directions, found, label: str, rtol: f
 
 
 # A ``Case.call`` adapter may run in a sandbox process while the judge runs in the grader's
-# (see diffrn.grading.verify): it must report what it observed (a call count, a memory peak,
+# (see diffrn_grading.verify): it must report what it observed (a call count, a memory peak,
 # an exception it caught) in its return value, never in shared state and never by raising.
 # ``flag(code, *details)`` is that report; the judge reads it back with :func:`flagged`.
 FLAG = "__diffrn_flag__"

@@ -32,7 +32,7 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def student_folder(tmp_path_factory):
-    from diffrn.grading.course import DEFAULT_COURSE, Course, release
+    from diffrn_grading.course import DEFAULT_COURSE, Course, release
 
     course_root = tmp_path_factory.mktemp("course")
     shutil.copy(DEFAULT_COURSE / "nbgrader_config.py", course_root)

@@ -7,7 +7,7 @@ import importlib
 
 import pytest
 
-from diffrn.grading.course import assignments
+from diffrn_grading.course import assignments
 
 EXERCISES = [
     (assignment, name)
@@ -37,8 +37,8 @@ def test_the_summary_table_shows_the_points_the_notebook_gives(assignment):
     """Each Exercise's ``points`` (the student's summary table) equals its test cells' points."""
     import jupytext
 
-    from diffrn.grading.course import SOLUTIONS
-    from diffrn.grading.verify import plan_tests
+    from diffrn_grading.course import SOLUTIONS
+    from diffrn_grading.verify import plan_tests
 
     notebook = jupytext.read(SOLUTIONS / f"{assignment}.md", fmt="md:myst")
     _, plans = plan_tests(notebook)
@@ -59,7 +59,7 @@ def test_the_summary_table_shows_the_points_the_notebook_gives(assignment):
 def test_the_notebook_ends_with_the_summary_table(assignment):
     import jupytext
 
-    from diffrn.grading.course import SOLUTIONS
+    from diffrn_grading.course import SOLUTIONS
 
     notebook = jupytext.read(SOLUTIONS / f"{assignment}.md", fmt="md:myst")
     last = notebook.cells[-1]

@@ -7,7 +7,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from diffrn.grading.course import DEFAULT_COURSE, REPO_ROOT, Course, release
+from diffrn_grading.course import DEFAULT_COURSE, REPO_ROOT, Course, release
 from corpus import solution_code
 
 ASSIGNMENT = "ps1-jacobians"

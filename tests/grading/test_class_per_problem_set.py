@@ -14,10 +14,10 @@ import pytest
 
 from conftest import CourseFixture
 from corpus import Submission
-from diffrn.grading.batch import grade_assignment
-from diffrn.grading.course import assignments
-from diffrn.grading.verify import plan_tests
-from diffrn.grading.worker import Limits
+from diffrn_grading.batch import grade_assignment
+from diffrn_grading.course import assignments
+from diffrn_grading.verify import plan_tests
+from diffrn_grading.worker import Limits
 
 
 def _graded_function(fixture: CourseFixture) -> tuple[str, str, float]:

@@ -6,8 +6,8 @@ import zipfile
 import nbformat
 import pytest
 
-from diffrn.grading.collect import collect, student_of
-from diffrn.grading.course import GradingError
+from diffrn_grading.collect import collect, student_of
+from diffrn_grading.course import GradingError
 
 
 def _notebook_bytes(text="x = 1"):

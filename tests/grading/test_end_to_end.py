@@ -68,7 +68,7 @@ def test_hidden_cases_differ_between_students_and_repeat_for_one():
 def test_release_registers_the_assignment_again_after_the_gradebook_is_removed(course):
     from nbgrader.api import Gradebook
 
-    from diffrn.grading.course import release
+    from diffrn_grading.course import release
 
     (course.root / "gradebook.db").unlink()
     release(course.course, "ps1-jacobians")

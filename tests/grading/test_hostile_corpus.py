@@ -7,9 +7,9 @@ import pytest
 
 from corpus import Submission
 from diffrn.numerical import jacobian_fd
-from diffrn.grading.batch import grade_assignment
-from diffrn.grading.confine import available as confinement_available
-from diffrn.grading.worker import Limits
+from diffrn_grading.batch import grade_assignment
+from diffrn_grading.confine import available as confinement_available
+from diffrn_grading.worker import Limits
 
 ZEROS = '''
 def jacobian_complex_step(f, x, h=1e-20):

@@ -16,7 +16,7 @@ CLASS = [Submission(f"s{i}", 10 if i % 2 else 8, answers={} if i % 2 else WRONG)
 
 
 def _grade_command(course_root):
-    return [sys.executable, "-m", "diffrn.grading.cli", "--course", str(course_root), "grade", "ps1-jacobians", "--jobs", "2"]
+    return [sys.executable, "-m", "diffrn_grading.cli", "--course", str(course_root), "grade", "ps1-jacobians", "--jobs", "2"]
 
 
 @pytest.mark.parametrize("interruption", [signal.SIGKILL, signal.SIGINT], ids=["kill-9", "ctrl-c"])

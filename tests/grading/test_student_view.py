@@ -13,7 +13,7 @@ import pytest
 from nbclient import NotebookClient
 
 from corpus import Submission, solution_code
-from diffrn.grading.course import DEFAULT_COURSE, Course, assignments, release
+from diffrn_grading.course import DEFAULT_COURSE, Course, assignments, release
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 import jupytext
 import pytest
 
-from diffrn.grading.course import SOLUTIONS, assignments
-from diffrn.grading.verify import plan_tests, scan
+from diffrn_grading.course import SOLUTIONS, assignments
+from diffrn_grading.verify import plan_tests, scan
 
 
 @pytest.mark.parametrize("assignment", assignments())

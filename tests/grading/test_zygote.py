@@ -14,8 +14,8 @@ import pytest
 from nbclient import NotebookClient
 
 import diffrn
-from diffrn.grading.kernels import ForkingKernelManager, _is_this_python_kernel
-from diffrn.grading.zygote import Zygote, fork
+from diffrn_grading.kernels import ForkingKernelManager, _is_this_python_kernel
+from diffrn_grading.zygote import Zygote, fork
 
 
 def run(*sources: str, timeout: int = 30):
@@ -89,7 +89,7 @@ def test_a_kernel_sees_the_environment_and_folder_it_was_started_with(tmp_path, 
 def test_a_kernel_stuck_in_a_loop_that_swallows_interrupts_is_killed():
     from nbclient.exceptions import CellTimeoutError
 
-    from diffrn.grading.kernels import ForkingExecute
+    from diffrn_grading.kernels import ForkingExecute
 
     notebook = nbformat.v4.new_notebook(cells=[
         nbformat.v4.new_code_cell("import os\nprint(os.getpid())"),
@@ -140,7 +140,7 @@ def test_only_this_interpreter_running_ipykernel_is_forked():
 
 
 def test_the_zygote_ends_with_its_owner():
-    script = ("from diffrn.grading.zygote import Zygote; import os, time\n"
+    script = ("from diffrn_grading.zygote import Zygote; import os, time\n"
               "print(Zygote.shared().process.pid, flush=True); os.kill(os.getpid(), 9)")
     owner = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert owner.returncode == -signal.SIGKILL
@@ -157,7 +157,7 @@ def test_zygote_is_shared_and_replaced_when_it_dies():
 
 
 def test_a_kernel_reads_and_writes_its_own_folder_but_no_instructor_file(tmp_path):
-    from diffrn.grading.confine import available
+    from diffrn_grading.confine import available
 
     solutions = Path(diffrn.__file__).resolve().parents[1] / "solutions" / "ps1-jacobians.md"
     neighbour = tmp_path / "another-student.txt"

@@ -3,18 +3,18 @@
 :func:`main` reads a JSON request (the student's code cells, the checks module, and which
 exercise parts to collect), executes the code, calls the student's functions on each case
 and writes the described answers to RESULT as JSON. The grader runs it in a confined fork of
-its zygote (:mod:`diffrn.grading.zygote`); ``python -m diffrn.grading.sandbox REQUEST RESULT``
+its zygote (:mod:`diffrn_grading.zygote`); ``python -m diffrn_grading.sandbox REQUEST RESULT``
 runs it by hand, for debugging.
 
 This process is the student's: their code may patch numpy, builtins or the checks here. It
 can only change the answers it reports, which the student controls anyway. The verdicts are
-computed by the grader's own process from these answers (see :mod:`diffrn.grading.verify`).
+computed by the grader's own process from these answers (see :mod:`diffrn_grading.verify`).
 
 Answers may use numpy and the standard library only (the exercise contract). Before any
 student code runs, :class:`ImportGuard` forgets every other module this process had loaded
 and refuses to import one, however the import is spelled (``import``, ``importlib``,
 ``__import__`` of a built-up string, a look into ``sys.modules``); each refusal is reported
-with the function it cost. The confinement of the fork (:mod:`diffrn.grading.confine`) also
+with the function it cost. The confinement of the fork (:mod:`diffrn_grading.confine`) also
 keeps the files of other packages unreadable, so undoing the guard from Python gains nothing.
 """
 from __future__ import annotations

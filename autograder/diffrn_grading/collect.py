@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from diffrn.grading.course import Course, GradingError
+from diffrn_grading.course import Course, GradingError
 
 STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.@+-]*$")
 CANVAS = re.compile(r"^[^_]+(?:_LATE|_late)?_(?P<student>\d+)_\d+_")

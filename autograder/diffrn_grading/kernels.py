@@ -1,4 +1,4 @@
-"""nbgrader's Execute preprocessor with kernels forked from the zygote (:mod:`diffrn.grading.zygote`).
+"""nbgrader's Execute preprocessor with kernels forked from the zygote (:mod:`diffrn_grading.zygote`).
 
 jupyter_client starts each kernel with a *provisioner*; :class:`ForkProvisioner` asks the
 grading worker's zygote for a fork instead of starting ``python -m ipykernel_launcher``. The
@@ -15,7 +15,7 @@ from jupyter_client.manager import AsyncKernelManager
 from jupyter_client.provisioning.local_provisioner import LocalProvisioner
 from nbgrader.preprocessors import Execute
 
-from diffrn.grading.zygote import fork
+from diffrn_grading.zygote import fork
 
 
 def _is_this_python_kernel(cmd: list[str]) -> bool:

@@ -5,7 +5,7 @@ import csv
 import json
 from pathlib import Path
 
-from diffrn.grading.course import Course
+from diffrn_grading.course import Course
 
 
 def write_report(course: Course, assignment: str, summary) -> Path:

@@ -4,10 +4,10 @@ Starting a Python kernel costs about a second of CPU (the interpreter, ipykernel
 numpy, the checks), several times what running a problem set's notebook costs. The *zygote*
 pays that once per grading worker; each submission then gets a kernel that is a fork of it:
 a new process that no student code has touched, with its own session, limits and working
-folder, ready in a few milliseconds. Re-checks (:mod:`diffrn.grading.sandbox`) are forked
+folder, ready in a few milliseconds. Re-checks (:mod:`diffrn_grading.sandbox`) are forked
 the same way.
 
-The zygote is a fresh interpreter (``python -m diffrn.grading.zygote``) started with
+The zygote is a fresh interpreter (``python -m diffrn_grading.zygote``) started with
 ``close_fds``, so its children inherit none of the grading worker's pipes, only the zygote's
 socket, which they close first. Linux only (fork, prctl).
 """
@@ -28,11 +28,16 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 
 # What a kernel that grades a problem set imports; loaded once, in the zygote.
-PRELOAD = [
-    "ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell", "ipykernel.debugger", "IPython.core.completer",
-    "numpy", *(f"diffrn.checks.{path.stem}" for path in sorted(Path(__file__).resolve().parents[1].glob("checks/ps*.py"))),
-    "diffrn.grading.sandbox", "diffrn.grading.confine", "landlock",
-]
+def _preload() -> list[str]:
+    import diffrn.checks
+
+    checks = sorted(Path(diffrn.checks.__file__).resolve().parent.glob("ps*.py"))
+    return ["ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell", "ipykernel.debugger",
+            "IPython.core.completer", "numpy", *(f"diffrn.checks.{path.stem}" for path in checks),
+            "diffrn_grading.sandbox", "diffrn_grading.confine", "landlock"]
+
+
+PRELOAD = _preload()
 
 
 def die_with_parent() -> None:
@@ -126,7 +131,7 @@ class Zygote:
                    OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
         self.owner = os.getpid()
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "diffrn.grading.zygote", str(theirs.fileno())],
+            [sys.executable, "-m", "diffrn_grading.zygote", str(theirs.fileno())],
             pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL, env=env,
         )
         theirs.close()
@@ -137,7 +142,7 @@ class Zygote:
             ready = None
         if ready != "ready":
             raise RuntimeError(f"the kernel zygote did not start (exit code {self.process.wait()}); "
-                               f"run `python -m diffrn.grading.zygote` to see why")
+                               f"run `python -m diffrn_grading.zygote` to see why")
 
     @classmethod
     def shared(cls) -> "Zygote":
@@ -184,7 +189,7 @@ def fork(kind: str, **request) -> ForkedProcess:
 
 def _become(request: dict) -> None:
     """In a freshly forked child: take on the requested environment, then run the request."""
-    from diffrn.grading.confine import confine
+    from diffrn_grading.confine import confine
 
     os.setsid()  # its own session, so a timeout kills it together with anything it started
     die_with_parent()
@@ -217,7 +222,7 @@ def _become(request: dict) -> None:
     else:
         import resource
 
-        from diffrn.grading import sandbox
+        from diffrn_grading import sandbox
 
         memory, cpu = request["memory_bytes"], int(request["cpu_seconds"]) + 5
         resource.setrlimit(resource.RLIMIT_AS, (memory, memory))

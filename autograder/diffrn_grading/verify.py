@@ -4,8 +4,8 @@ nbgrader runs the student's code and the tests in one kernel, so a notebook can 
 test pass without a right answer (patch ``np.allclose``, return an object whose ``__eq__``
 is always True, replace the checks module...). Here the grader re-checks every test cell:
 
-1. The student's code runs again in a separate sandbox process (:mod:`diffrn.grading.sandbox`,
-   forked by :mod:`diffrn.grading.zygote`), which only reports the answers, as plain numbers.
+1. The student's code runs again in a separate sandbox process (:mod:`diffrn_grading.sandbox`,
+   forked by :mod:`diffrn_grading.zygote`), which only reports the answers, as plain numbers.
 2. The cases are rebuilt and judged in *this* process, which never ran student code.
 
 A test cell keeps nbgrader's score only if this check agrees. A cell that passed in the kernel
@@ -34,7 +34,7 @@ SUSPICIOUS = [
     (re.compile(r"\bsys\.modules\b"), "edits sys.modules"),
     (re.compile(r"\bmeta_path\b|\bpath_hooks\b"), "changes how modules are imported"),
     (re.compile(r"def\s+__(eq|ne|bool|array|float|array_ufunc|array_function)__"), "defines a comparison/array dunder"),
-    (re.compile(r"diffrn\.(checks|grading)|from\s+diffrn\s+import\s+(checks|grading)"), "imports the grading code"),
+    (re.compile(r"diffrn\.checks|diffrn_grading|from\s+diffrn\s+import\s+checks"), "imports the grading code"),
     (re.compile(r"\b(gradebook|autograder|solutions/|source/)"), "refers to instructor files"),
     (re.compile(r"\b(exec|eval|compile|__import__)\s*\("), "runs dynamically built code"),
     (re.compile(r"\bimportlib\b"), "imports modules by name at run time"),
@@ -107,7 +107,7 @@ def imported_modules(line: str) -> list[str]:
 
 def scan(notebook) -> list[str]:
     """Lines of student code that deserve a human look, with the reason."""
-    from diffrn.grading.sandbox import allowed_module
+    from diffrn_grading.sandbox import allowed_module
 
     flags = []
     for cell in notebook.cells:
@@ -153,7 +153,7 @@ def _verify_group(module, plans, cells, student, timeout, memory_bytes):
 
     from diffrn.checks.core import Answer, CheckFailure, judge_collected
     from diffrn.checks.seeding import rng_for
-    from diffrn.grading.zygote import fork
+    from diffrn_grading.zygote import fork
 
     tasks = [
         {"grade_id": plan.grade_id, "exercise": exercise, "function": function, "part": part, "salt": salt}

@@ -6,11 +6,11 @@
    student deleted (nbgrader itself restores edited locked cells and ignores changed points);
 2. runs ``nbgrader autograde`` through nbgrader's API in a private copy of the course, so
    several students can be graded at once and none of them writes the real gradebook; the
-   kernel is forked from the worker's warm zygote (:mod:`diffrn.grading.kernels`);
-3. re-checks every test cell out of the student's reach (:mod:`diffrn.grading.verify`);
+   kernel is forked from the worker's warm zygote (:mod:`diffrn_grading.kernels`);
+3. re-checks every test cell out of the student's reach (:mod:`diffrn_grading.verify`);
 4. returns plain data: the score of every grade cell, messages and review flags.
 
-The parent process (:mod:`diffrn.grading.batch`) is the only writer of the real gradebook.
+The parent process (:mod:`diffrn_grading.batch`) is the only writer of the real gradebook.
 """
 from __future__ import annotations
 
@@ -123,8 +123,8 @@ def _zero_scores(template_db_url: str, assignment: str) -> dict:
 def grade_submission(course_root: str, assignment: str, student: str, template_db: str,
                      limits: Limits | None = None) -> StudentResult:
     """Autograde and verify one student's submission in a private copy of the course."""
-    from diffrn.grading.course import Course
-    from diffrn.grading.verify import scan, verify
+    from diffrn_grading.course import Course
+    from diffrn_grading.verify import scan, verify
 
     started = time.monotonic()
     limits = limits or Limits()
@@ -216,7 +216,7 @@ def _api(private: Path, limits: Limits):
     config.Exchange.root = str(private / "exchange")
     config.Execute.timeout = limits.cell_seconds
     config.LimitOutput.max_lines = limits.output_lines
-    config.GenerateFeedback.exporter_class = "diffrn.grading.feedback.FeedbackHTMLExporter"
+    config.GenerateFeedback.exporter_class = "diffrn_grading.feedback.FeedbackHTMLExporter"
     config.Autograde.autograde_preprocessors = _forking_preprocessors(config)
     return NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
 
@@ -226,7 +226,7 @@ def _forking_preprocessors(config) -> list:
     from nbgrader.converters import Autograde
     from nbgrader.preprocessors import Execute
 
-    from diffrn.grading.kernels import ForkingExecute
+    from diffrn_grading.kernels import ForkingExecute
 
     steps = (config.Autograde.autograde_preprocessors if "autograde_preprocessors" in config.Autograde
              else Autograde.class_traits()["autograde_preprocessors"].default())

@@ -2,7 +2,7 @@
 
 ``grade_assignment(course, "ps1-jacobians", jobs=2)``:
 
-* hands each submission to a worker process (:func:`diffrn.grading.worker.grade_submission`),
+* hands each submission to a worker process (:func:`diffrn_grading.worker.grade_submission`),
   several at once, each with a wall-clock limit; a worker that overruns is killed and the
   student gets zero with the reason, and a fresh worker takes over;
 * records each result in the gradebook from this process only, in one transaction per
@@ -27,8 +27,8 @@ from concurrent.futures.process import BrokenProcessPool, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from diffrn.grading.course import Course, GradingError, export_grades, release
-from diffrn.grading.worker import Limits, StudentResult, grade_submission
+from diffrn_grading.course import Course, GradingError, export_grades, release
+from diffrn_grading.worker import Limits, StudentResult, grade_submission
 
 
 
@@ -150,7 +150,7 @@ def _placeholder_notebook(course: Course, assignment: str, student: str, folder:
 def _worker_init(memory_bytes: int) -> None:
     import resource
 
-    from diffrn.grading.zygote import die_with_parent
+    from diffrn_grading.zygote import die_with_parent
 
     os.setsid()  # own process group: a runaway kernel can be killed with its worker
     die_with_parent()  # and if the batch itself is killed, its workers go too
@@ -191,7 +191,7 @@ def grade_assignment(course: Course, assignment: str, jobs: int | None = None,
             f"submitted/<student>/{assignment}/{assignment}.ipynb (see `collect` for LMS downloads)"
         )
     summary = Summary(assignment)
-    from diffrn.grading.confine import available as confinement_available
+    from diffrn_grading.confine import available as confinement_available
 
     if not confinement_available():
         summary.warnings.append(
@@ -223,7 +223,7 @@ def grade_assignment(course: Course, assignment: str, jobs: int | None = None,
     export_grades(course)
     _summarize(course, assignment, summary, list(submissions))
     summary.seconds = time.monotonic() - started
-    from diffrn.grading.report import write_report
+    from diffrn_grading.report import write_report
 
     write_report(course, assignment, summary)
     if not quiet:
@@ -240,7 +240,7 @@ def _pool_context():
     from multiprocessing import forkserver
 
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["diffrn.grading.worker", "diffrn.grading.verify", "diffrn.grading.kernels",
+    context.set_forkserver_preload(["diffrn_grading.worker", "diffrn_grading.verify", "diffrn_grading.kernels",
                                     "nbgrader.apps", "nbgrader.api", "nbconvert", "jupyter_client"])
     forkserver.ensure_running()
     return context

@@ -1,4 +1,4 @@
-"""Command line of the instructor's tasks: ``python -m diffrn.grading.cli <command>``.
+"""Command line of the instructor's tasks: ``python -m diffrn_grading.cli <command>``.
 
     release [ps ...]        student notebooks into <course>/release/<ps>/<ps>.ipynb
     validate [ps ...]       sources pass every test, releases fail every test
@@ -13,7 +13,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from diffrn.grading.course import Course, GradingError, assignments, release, validate
+from diffrn_grading.course import Course, GradingError, assignments, release, validate
 
 
 def _names(requested: list[str]) -> list[str]:
@@ -24,7 +24,7 @@ def _names(requested: list[str]) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m diffrn.grading.cli", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m diffrn_grading.cli", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--course", type=Path, default=None, help="nbgrader course directory (default: autograder/)")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
                 print("  " + problem, file=sys.stderr)
             return 1 if problems else 0
         if args.command == "collect":
-            from diffrn.grading.collect import collect
+            from diffrn_grading.collect import collect
 
             release(course, args.assignment)
             result = collect(course, args.assignment, args.source, canvas=args.canvas)
@@ -69,8 +69,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"collected {len(result.placed)} submissions of {args.assignment} into {course.root / 'submitted'}")
             return 0
         if args.command == "grade":
-            from diffrn.grading.batch import grade_assignment
-            from diffrn.grading.worker import Limits
+            from diffrn_grading.batch import grade_assignment
+            from diffrn_grading.worker import Limits
 
             limits = Limits(cell_seconds=args.cell_timeout, notebook_seconds=args.notebook_timeout,
                             memory_bytes=int(args.memory_gb * 2**30))
