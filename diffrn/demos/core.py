@@ -291,6 +291,105 @@ def _label_widget(control, widgets):
     return widgets.HTMLMath(value=control.label or control.name)
 
 
+# The controls' accessible names. ipywidgets draws a slider as a noUiSlider handle
+# (role="slider") with no name of its own, and the visible label beside it is a separate
+# widget with typeset maths. Each control therefore carries its label as plain text in its
+# ``tooltip`` (the widget's title); assets/a11y.js copies it onto the handle as aria-label, so a
+# screen reader says "base angle θ0 (degrees), slider, 45" and the name contains the words
+# the reader sees (WCAG 2.5.3, label in name).
+_GREEK = {name: chr(code) for name, code in [
+    ("alpha", 0x3B1), ("beta", 0x3B2), ("gamma", 0x3B3), ("delta", 0x3B4), ("epsilon", 0x3F5),
+    ("varepsilon", 0x3B5), ("zeta", 0x3B6), ("eta", 0x3B7), ("theta", 0x3B8), ("vartheta", 0x3D1),
+    ("iota", 0x3B9), ("kappa", 0x3BA), ("lambda", 0x3BB), ("mu", 0x3BC), ("nu", 0x3BD), ("xi", 0x3BE),
+    ("pi", 0x3C0), ("rho", 0x3C1), ("sigma", 0x3C3), ("tau", 0x3C4), ("upsilon", 0x3C5), ("phi", 0x3D5),
+    ("varphi", 0x3C6), ("chi", 0x3C7), ("psi", 0x3C8), ("omega", 0x3C9), ("Gamma", 0x393), ("Delta", 0x394),
+    ("Theta", 0x398), ("Lambda", 0x39B), ("Xi", 0x39E), ("Pi", 0x3A0), ("Sigma", 0x3A3), ("Phi", 0x3A6),
+    ("Psi", 0x3A8), ("Omega", 0x3A9)]}
+_SYMBOLS = {"cdot": "·", "times": "×", "top": "ᵀ", "nabla": "∇", "partial": "∂", "infty": "∞", "to": "→",
+            "le": "≤", "leq": "≤", "ge": "≥", "geq": "≥", "ne": "≠", "approx": "≈", "in": "∈", "pm": "±",
+            "|": "‖", "{": "{", "}": "}", "%": "%", "_": "_", "ell": "ℓ"}
+_SPACES = {",", ";", ":", "!", " ", "quad", "qquad"}
+_INVISIBLE = {"left", "right", "big", "Big", "mathbf", "mathrm", "mathit", "mathcal", "mathbb", "boldsymbol",
+              "operatorname", "text", "textrm", "displaystyle"}
+_TEX_TOKEN = re.compile(r"\\([A-Za-z]+|.)|([{}])|(.)", re.S)
+_MATH = re.compile(r"\\\((.*?)\\\)", re.S)
+
+
+def _tex_tokens(tex: str):
+    """(kind, text) pairs: ("cmd", name), ("group", inside braces) or ("char", c)."""
+    tokens, depth, start = [], 0, 0
+    for match in _TEX_TOKEN.finditer(tex):
+        command, brace, char = match.groups()
+        if brace == "{":
+            if depth == 0:
+                start = match.end()
+            depth += 1
+        elif brace == "}" and depth:
+            depth -= 1
+            if depth == 0:
+                tokens.append(("group", tex[start:match.start()]))
+        elif depth == 0:
+            tokens.append(("cmd", command) if command is not None else ("char", char))
+    return tokens
+
+
+def _tex_plain(tex: str) -> str:
+    """Inline TeX as the words a screen reader should say: Greek letters as letters,
+    subscripts run on (x_1 is x1), operators as words (s\\tanh x is "s tanh x")."""
+
+    def one(kind, text):
+        if kind == "group":
+            return _tex_plain(text)
+        if kind == "char":
+            return text
+        if text in _GREEK:
+            return _GREEK[text]
+        if text in _SYMBOLS:
+            return _SYMBOLS[text]
+        if text in _SPACES:
+            return " "
+        if text in _INVISIBLE:
+            return ""
+        return text  # \\log, \\tanh, \\min, ...: the operator's name
+
+    out, word_before, tokens = "", False, _tex_tokens(tex)
+    k = 0
+    while k < len(tokens):
+        kind, text = tokens[k]
+        k += 1
+        if kind == "char" and text in "_^" and k < len(tokens):
+            script = one(*tokens[k])
+            out += ("" if text == "_" or script == "ᵀ" else "^") + script
+            k += 1
+            continue
+        if kind == "cmd" and text in ("frac", "tfrac", "dfrac") and k + 1 < len(tokens):
+            out += f"({one(*tokens[k])})/({one(*tokens[k + 1])})"
+            k += 2
+            continue
+        piece = one(kind, text)
+        operator = kind == "cmd" and text.isalpha() and text not in _GREEK and text not in _SYMBOLS \
+            and text not in _SPACES and text not in _INVISIBLE
+        # TeX separates \\tanh from what follows by itself; in plain text a space must.
+        if piece[:1].isalnum() and out[-1:].isalnum() and (operator or word_before):
+            out += " "
+        out += piece
+        if piece.strip():
+            word_before = operator
+    return " ".join(out.split())
+
+
+def accessible_name(label: str) -> str:
+    """A control's label as plain text: ``r"base angle \\(\\theta_0\\) (degrees)"`` becomes
+    "base angle θ0 (degrees)" (the maths in words and letters, HTML tags dropped)."""
+    text = _MATH.sub(lambda match: _tex_plain(match.group(1)), label)
+    text = html.unescape(re.sub(r"<[^>]*>", " ", text))
+    return " ".join(text.split())
+
+
+def _name(control) -> str:
+    return accessible_name(control.label or control.name)
+
+
 def _frames_demo(plot, controls, fixed, widgets, alt=None):
     sliders = [
         widgets.SelectionSlider(
@@ -299,6 +398,7 @@ def _frames_demo(plot, controls, fixed, widgets, alt=None):
             continuous_update=True,
             layout=widgets.Layout(width="320px"),
             style={"description_width": "0px"},
+            tooltip=_name(c),
         )
         for c in controls
     ]
@@ -458,8 +558,10 @@ def _live_control(control, widgets):
                 value=control.start,
                 continuous_update=True,
                 readout_format="d" if is_int else ".3g",
+                tooltip=_name(control),
             )
-    return widgets.SelectionSlider(options=[(control.text(v), v) for v in values], value=control.start)
+    return widgets.SelectionSlider(options=[(control.text(v), v) for v in values], value=control.start,
+                                   tooltip=_name(control))
 
 
 def frame_count(controls: Sequence[Control]) -> int:
@@ -468,4 +570,5 @@ def frame_count(controls: Sequence[Control]) -> int:
 
 
 __all__ = ["Control", "interactive_demo", "figure", "figure_png", "frames_mode", "frame_count", "LiveFigure",
-           "set_suptitle", "picture_html", "picture_png", "picture_alt", "pictures", "alt_text", "static_figure"]
+           "set_suptitle", "picture_html", "picture_png", "picture_alt", "pictures", "alt_text", "static_figure",
+           "accessible_name"]

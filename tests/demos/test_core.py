@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import re
 
 import ipywidgets as widgets
 import numpy as np
@@ -273,3 +274,65 @@ def test_every_course_demo_describes_each_frame(monkeypatch, module, name, demo)
         seen.add(alt)
     if callable(captured["alt"]) and len(list(itertools.product(*choices))) > 1:
         assert len(seen) > 1, f"{name}: every frame has the same alt text {seen}; say what changes"
+
+
+# ----- names of the controls --------------------------------------------------------------------
+
+@pytest.mark.parametrize("label, name", [
+    (r"base angle \(\theta_0\) (degrees)", "base angle θ0 (degrees)"),
+    ("zoom", "zoom"),
+    (r"center \(u_0\) (with \(v_0 = 0.5\))", "center u0 (with v0 = 0.5)"),
+    (r"scale \(s\) in \(s\tanh x_1\)", "scale s in s tanh x1"),
+    (r"shift \(t\) in \(t(x_1^2-1)\)", "shift t in t(x1^2-1)"),
+    (r"\(\log_{10}\lambda\)", "log10 λ"),
+    (r"smallest singular value \(\sigma_{\min}(A)\)", "smallest singular value σmin(A)"),
+    (r"start at angle \(\varphi\) (degrees)", "start at angle φ (degrees)"),
+    (r"\(\|x\|_2\) and \(A^\top\)", "‖x‖2 and Aᵀ"),
+    (r"\(\tfrac{1}{2}\rho\) &amp; <b>bold</b>", "(1)/(2)ρ & bold"),
+])
+def test_labels_become_plain_text_names(label, name):
+    from diffrn.demos.core import accessible_name
+
+    assert accessible_name(label) == name
+
+
+def _named_controls(demo):
+    return [w for row in demo.children if isinstance(row, widgets.HBox) for w in row.children
+            if isinstance(w, (widgets.SelectionSlider, widgets.FloatSlider, widgets.IntSlider))]
+
+
+@pytest.mark.parametrize("mode", ["frames", "live"])
+def test_every_control_carries_its_label_as_plain_text(monkeypatch, mode):
+    """The tooltip is what assets/a11y.js turns into the slider's aria-label on the site."""
+    if mode == "frames":
+        monkeypatch.setenv("DIFFRN_DEMO_MODE", "frames")
+    else:
+        monkeypatch.delenv("DIFFRN_DEMO_MODE", raising=False)
+    controls = [*CONTROLS, Control("kind", ["a", "b"], r"kind of \(\rho\)"), Control("n", [1, 2, 3])]
+    demo = interactive_demo(plot_labelled, controls, alt=lambda **params: f"A line for {params}")
+    named = _named_controls(demo)
+    assert [c.tooltip for c in named] == ["a", "offset", "kind of ρ", "n"]
+    labels = [w.value for row in demo.children if isinstance(row, widgets.HBox) for w in row.children
+              if isinstance(w, widgets.HTMLMath)]
+    assert labels == [r"\(a\)", "offset", r"kind of \(\rho\)", "n"], "the visible labels keep their maths"
+
+
+def plot_labelled(slope=1.0, offset=0.0, kind="a", n=1):
+    return plot_line(slope, offset)
+
+
+def test_every_course_control_has_a_plain_name(monkeypatch):
+    """Every control of every course demo: a name with its maths in letters (no backslash,
+    brace or dollar left), containing the label's words outside the maths."""
+    from diffrn.demos.core import accessible_name
+
+    labels = []
+    for module, _, demo in COURSE_DEMOS:
+        monkeypatch.setattr(module, "interactive_demo", lambda plot, controls, *a, **k: labels.extend(controls))
+        demo()
+    assert len(labels) >= 15, [c.label for c in labels]
+    for control in labels:
+        name = accessible_name(control.label or control.name)
+        assert name and not re.search(r"[\\{}$]", name), (control.label, name)
+        words = re.sub(r"\\\(.*?\\\)", " ", control.label).split()
+        assert all(word in name for word in words), (control.label, name)
