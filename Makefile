@@ -4,6 +4,9 @@
 #   make assignments  student notebooks into autograder/release/<ps>/<ps>.ipynb
 #   make collect A=ps1-jacobians FROM=downloads.zip   LMS downloads into nbgrader's layout
 #   make grade A=ps1-jacobians [JOBS=n]   autograde, feedback and grades.csv for one problem set
+#   make feedback A=ps1-jacobians   feedback pages again, after grading written answers in formgrader
+#   make export [A=ps1-jacobians] FORMAT=canvas   grades as a CSV for Canvas's gradebook import
+#   make roster FROM=canvas.csv   students' names and ids from a Canvas gradebook export
 #   make bench        performance figures (kept out of `make test`)
 
 SHELL := /bin/bash
@@ -22,11 +25,11 @@ A ?=
 JOBS ?= $(shell nproc)
 COURSE ?= autograder
 
-.PHONY: help setup vendor book book-strict test pytest validate assignments collect grade \
+.PHONY: help setup vendor book book-strict test pytest validate assignments collect grade feedback export roster \
         browser browser-deps bench bench-readme lock clean
 
 help:
-	@sed -n '2,8p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '2,11p' Makefile | sed 's/^# \{0,1\}//'
 
 ## --- environment -----------------------------------------------------------------------------
 $(VENV)/.installed: requirements.txt pyproject.toml autograder/pyproject.toml
@@ -85,6 +88,19 @@ collect: setup
 grade: setup
 	@test -n "$(A)" || { echo "say which problem set: make grade A=ps1-jacobians"; exit 2; }
 	$(BIN)/python -m diffrn_grading.cli --course $(COURSE) grade $(A) --jobs $(JOBS)
+
+# After grading the written answers in formgrader: every feedback page again, with the manual scores.
+feedback: $(VENV)/.installed
+	@test -n "$(A)" || { echo "say which problem set: make feedback A=ps1-jacobians"; exit 2; }
+	$(BIN)/python -m diffrn_grading.cli --course $(COURSE) feedback $(A)
+
+# FORMAT=canvas: Canvas's gradebook CSV (blank where nothing was handed in); TO=file chooses the path.
+export: $(VENV)/.installed
+	$(BIN)/python -m diffrn_grading.cli --course $(COURSE) export $(A) $(if $(FORMAT),--format $(FORMAT)) $(if $(TO),--to $(TO))
+
+roster: $(VENV)/.installed
+	@test -n "$(FROM)" || { echo "say which file: make roster FROM=canvas-gradebook-export.csv [ID_COLUMN='SIS Login ID']"; exit 2; }
+	$(BIN)/python -m diffrn_grading.cli --course $(COURSE) roster "$(FROM)" $(if $(ID_COLUMN),--id-column "$(ID_COLUMN)")
 
 ## --- tests -----------------------------------------------------------------------------------
 pytest: setup

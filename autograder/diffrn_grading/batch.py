@@ -42,6 +42,7 @@ class Summary:
     skipped: list = field(default_factory=list)     # already graded in an earlier run
     flagged: dict = field(default_factory=dict)     # student -> review flags
     warnings: list = field(default_factory=list)    # about the batch as a whole
+    waiting: dict = field(default_factory=dict)     # student -> written answers to grade by hand
     max_score: float = 0.0
     seconds: float = 0.0
 
@@ -358,6 +359,9 @@ def _summarize(course: Course, assignment: str, summary: Summary, students: list
             record = json.loads(marker.read_text()) if marker.is_file() else {"ok": False, "notes": ["not graded"]}
             if record.get("flags"):
                 summary.flagged[student] = record["flags"]
+            waiting = [g.name for n in submission.notebooks for g in n.grades if g.needs_manual_grade]
+            if waiting:
+                summary.waiting[student] = waiting
             if record.get("ok"):
                 summary.graded[student] = float(submission.score)
             else:
@@ -375,6 +379,9 @@ def summary_text(summary: Summary) -> str:
                      f"median {statistics.median(scores):.2f}")
     for warning in summary.warnings:
         lines.append(f"  warning: {warning}")
+    from diffrn_grading.manual import waiting_text
+
+    lines.append(f"  {waiting_text(summary.waiting)}")
     for student, reason in sorted(summary.failed.items()):
         lines.append(f"  failed {student}: {reason}")
     for student, flags in sorted(summary.flagged.items()):

@@ -4,6 +4,9 @@
     validate [ps ...]       sources pass every test, releases fail every test
     collect ps ZIP|DIR      place LMS downloads into <course>/submitted/<student>/<ps>/
     grade ps [--jobs n]     autograde every submission, write feedback and grades.csv
+    feedback ps             render every feedback page again (after grading written answers by hand)
+    export [ps ...] [--format canvas] [--to FILE]   grades for the LMS (default: nbgrader's CSV)
+    roster CSV [--id-column COLUMN]                 names and ids from a Canvas gradebook export
 
 The Makefile's ``assignments``, ``validate`` and ``grade`` targets call these.
 """
@@ -40,6 +43,14 @@ def main(argv: list[str] | None = None) -> int:
     grade_parser.add_argument("--cell-timeout", type=int, default=60, help="seconds one cell may run (default 60)")
     grade_parser.add_argument("--notebook-timeout", type=int, default=300, help="seconds one notebook may run (default 300)")
     grade_parser.add_argument("--memory-gb", type=float, default=4.0, help="memory one submission may use (default 4)")
+    commands.add_parser("feedback").add_argument("assignment")
+    export_parser = commands.add_parser("export", help="grades for the LMS")
+    export_parser.add_argument("assignments", nargs="*", help="problem sets (default: every one in the gradebook)")
+    export_parser.add_argument("--format", choices=("nbgrader", "canvas"), default="nbgrader")
+    export_parser.add_argument("--to", type=Path, default=None, help="CSV file to write")
+    roster_parser = commands.add_parser("roster", help="students' names and ids from a Canvas gradebook export")
+    roster_parser.add_argument("source", type=Path)
+    roster_parser.add_argument("--id-column", default="ID", help='roster column that is the student id (default "ID")')
     args = parser.parse_args(argv)
 
     try:
@@ -76,6 +87,10 @@ def main(argv: list[str] | None = None) -> int:
                             memory_bytes=int(args.memory_gb * 2**30))
             summary = grade_assignment(course, args.assignment, jobs=args.jobs, limits=limits)
             return 0 if summary.ok else 1
+        if args.command in ("feedback", "export", "roster"):
+            from diffrn_grading.lms import run
+
+            return run(course, args)
     except GradingError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

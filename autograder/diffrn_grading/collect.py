@@ -14,6 +14,10 @@ Accepted names (the student id is what the pattern extracts):
   ``canvas=True``: the id is Canvas's numeric user id.
 
 A student with several notebooks keeps the newest one; the others are reported.
+
+What was downloaded is kept as it came, in nbgrader's archive folder
+``downloaded/<ps>/archive/`` (the layout of ``nbgrader zip_collect``): a later download under
+the same name gets the time of collection added to its name, so none overwrites another.
 """
 from __future__ import annotations
 
@@ -61,6 +65,7 @@ def collect(course: Course, assignment: str, source: Path | str, canvas: bool = 
     source = Path(source)
     if not source.exists():
         raise GradingError(f"{source} does not exist: give the zip or folder downloaded from the LMS")
+    _archive(course, assignment, source)
     with tempfile.TemporaryDirectory(prefix="diffrn-collect-") as scratch:
         root = source
         if source.is_file():
@@ -99,3 +104,23 @@ def collect(course: Course, assignment: str, source: Path | str, canvas: bool = 
                 gradebook.update_or_create_student(student)
                 result.placed[student] = path.name
     return result
+
+
+def _archive(course: Course, assignment: str, source: Path) -> Path:
+    """Copy the download into ``downloaded/<ps>/archive/`` unless the same content is there."""
+    import filecmp
+
+    folder = course.root / "downloaded" / assignment / "archive"
+    folder.mkdir(parents=True, exist_ok=True)
+    if folder.resolve() in source.resolve().parents:
+        return source
+    target = folder / source.name
+    if target.exists():
+        if source.is_file() and target.is_file() and filecmp.cmp(source, target, shallow=False):
+            return target
+        target = folder / f"{source.stem}-{datetime.now().strftime('%Y%m%d-%H%M%S')}{source.suffix}"
+    if source.is_dir():
+        shutil.copytree(source, target)
+    else:
+        shutil.copy2(source, target)
+    return target
