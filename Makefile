@@ -13,7 +13,10 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := help
 
-PYTHON ?= $(shell command -v python3.11 || command -v python3)
+# The course runs on Python 3.11, 3.12 or 3.13: the first of these found that works is used.
+PYTHON ?= $(shell for v in python3.12 python3.13 python3.11 python3; do \
+            p=$$(command -v $$v) && $$p -c 'import sys; assert (3, 11) <= sys.version_info[:2] <= (3, 13)' 2>/dev/null \
+            && { echo $$p; break; }; done)
 VENV := .venv
 BIN := $(abspath $(VENV))/bin
 # nbgrader calls alembic and jupyter by name: the venv's bin must come first on PATH.
@@ -33,8 +36,9 @@ help:
 
 ## --- environment -----------------------------------------------------------------------------
 $(VENV)/.installed: requirements.txt pyproject.toml autograder/pyproject.toml
-	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "the course needs Python 3.11 (found %d.%d): set PYTHON=/path/to/python3.11" % sys.version_info[:2]'
+	@test -d $(VENV) || test -n "$(PYTHON)" || { echo "the course needs Python 3.11, 3.12 or 3.13: none found; set PYTHON=/path/to/python3.12"; exit 2; }
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -c 'import sys; assert (3, 11) <= sys.version_info[:2] <= (3, 13), "the course needs Python 3.11, 3.12 or 3.13 (.venv has %d.%d): remove .venv and set PYTHON=/path/to/python3.12" % sys.version_info[:2]'
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements.txt
 	$(BIN)/python -m pip install --quiet --no-deps -e .
@@ -51,6 +55,7 @@ assets/vendor/.installed: node_modules/.installed
 	rm -rf assets/vendor && mkdir -p assets/vendor/html-manager
 	cp -r node_modules/mathjax/es5 assets/vendor/mathjax
 	cp node_modules/requirejs/require.js assets/vendor/require.min.js
+	cp node_modules/axe-core/axe.min.js assets/vendor/axe.min.js
 	cd node_modules/@jupyter-widgets/html-manager/dist && \
 	  cp embed-amd.js *.woff *.woff2 *.ttf *.eot *.svg $(CURDIR)/assets/vendor/html-manager/
 	touch $@
@@ -58,34 +63,31 @@ assets/vendor/.installed: node_modules/.installed
 vendor: assets/vendor/.installed
 
 ## --- the book --------------------------------------------------------------------------------
-# Demos are rendered as frames at build time so that they respond with no kernel behind the page.
-BUILD_ENV := DIFFRN_DEMO_MODE=frames
+# A plain `jupyter-book build .` builds the whole site: the book's extension (_ext/) renders the
+# demos as frames, writes the notebooks and the wheel, and has jupyterlite-sphinx build lite/.
+JB_BUILD := $(BIN)/jupyter-book build . --builder html
 
-JB_BUILD := $(BUILD_ENV) $(BIN)/jupyter-book build . --builder html
-
-# The site links each chapter's exercises, so the student notebooks are generated first;
-# the JupyterLite site is built from the notebooks the book build wrote.
+# The site links each chapter's exercises, so the student notebooks are generated first.
 book: setup assignments
 	$(JB_BUILD)
-	$(BIN)/python tools/build_lite.py
 
 # Every page re-read (warnings of unchanged pages count too); executions come from the cache.
 book-strict: setup assignments
 	$(JB_BUILD) --all -n -W --keep-going
-	$(BIN)/python tools/build_lite.py
 
 ## --- graded work -----------------------------------------------------------------------------
-assignments: setup
+# The instructor's commands need the Python environment only (no Node: that is for the website).
+assignments: $(VENV)/.installed
 	$(BIN)/python -m diffrn_grading.cli --course $(COURSE) release $(ASSIGNMENTS)
 
-validate: setup
+validate: $(VENV)/.installed
 	$(BIN)/python -m diffrn_grading.cli --course $(COURSE) validate $(ASSIGNMENTS)
 
-collect: setup
+collect: $(VENV)/.installed
 	@test -n "$(A)" -a -n "$(FROM)" || { echo "say which problem set and where: make collect A=ps1-jacobians FROM=downloads.zip"; exit 2; }
 	$(BIN)/python -m diffrn_grading.cli --course $(COURSE) collect $(A) $(FROM) $(if $(CANVAS),--canvas)
 
-grade: setup
+grade: $(VENV)/.installed
 	@test -n "$(A)" || { echo "say which problem set: make grade A=ps1-jacobians"; exit 2; }
 	$(BIN)/python -m diffrn_grading.cli --course $(COURSE) grade $(A) --jobs $(JOBS)
 

@@ -18,11 +18,23 @@ c.Execute.timeout = 60
 c.Execute.extra_arguments = ["--InteractiveShell.xmode=Minimal"]
 c.Execute.kernel_name = "python3"
 
-# Feedback shows what the student may see: hidden tests are removed before rendering.
+# Each kernel is started with the graded student's id in its environment (the checks draw that
+# student's hidden cases from it): nbgrader's Execute step, replaced by one that passes it.
+from nbgrader.converters import Autograde  # noqa: E402
+from nbgrader.preprocessors import Execute  # noqa: E402
+
+c.Autograde.autograde_preprocessors = [
+    "diffrn_grading.kernels.StudentExecute" if step is Execute else step
+    for step in Autograde.class_traits()["autograde_preprocessors"].default()
+]
+
+# Feedback shows what the student may see: hidden tests are removed from the cells before
+# rendering, and so is every output line that shows one (student code saw the source it ran).
 c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.GetGrades",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
     "nbgrader.preprocessors.ClearHiddenTests",
+    "diffrn_grading.feedback.RemoveHiddenTestOutput",
 ]
 c.ClearHiddenTests.enforce_metadata = False
 

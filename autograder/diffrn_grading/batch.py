@@ -48,7 +48,8 @@ class Summary:
 
     @property
     def ok(self) -> bool:
-        return True
+        """True when every submission was graded (none scored zero because it could not be)."""
+        return not self.failed
 
     def scores(self) -> list[float]:
         return list(self.graded.values()) + [0.0 for _ in self.failed]
@@ -64,11 +65,17 @@ def _fingerprint(folder: Path) -> str:
 
 
 def _done_marker(course: Course, assignment: str, student: str) -> Path:
-    # Kept out of autograded/: nbgrader copies that folder into the student's feedback.
-    return course.root / ".grading" / "done" / assignment / f"{student}.json"
+    return course.done_marker(assignment, student)
 
 
-def _already_graded(course: Course, assignment: str, student: str, fingerprint: str) -> bool:
+def _already_graded(course: Course, assignment: str, student: str, fingerprint: str, recorded: set[str]) -> bool:
+    """Whether an earlier run graded this very submission and the gradebook still holds it.
+
+    The gradebook decides: a marker for a student it lacks (the gradebook was deleted,
+    restored from a backup, or the run was cut off before recording) does not count.
+    """
+    if student not in recorded:
+        return False
     marker = _done_marker(course, assignment, student)
     try:
         return json.loads(marker.read_text())["fingerprint"] == fingerprint
@@ -76,13 +83,26 @@ def _already_graded(course: Course, assignment: str, student: str, fingerprint: 
         return False
 
 
+def _recorded(course: Course, assignment: str) -> set[str]:
+    """Students whose submission of ``assignment`` the gradebook holds, with grades."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    with Gradebook(course.gradebook_url) as gradebook:
+        try:
+            submissions = gradebook.find_assignment(assignment).submissions
+        except MissingEntry:
+            return set()
+        return {submission.student_id for submission in submissions
+                if any(notebook.grades for notebook in submission.notebooks)}
+
+
 def _template_gradebook(course: Course, assignment: str) -> Path:
     """A snapshot of the gradebook holding the assignment, for workers to copy."""
     import sqlite3
 
-    snapshot = course.root / ".grading" / "template.db"
+    snapshot = course.template_gradebook
     snapshot.parent.mkdir(exist_ok=True)
-    source = sqlite3.connect(str(course.root / "gradebook.db"))
+    source = sqlite3.connect(str(course.gradebook_path))
     target = sqlite3.connect(str(snapshot))
     with target:
         source.backup(target)
@@ -93,7 +113,7 @@ def _template_gradebook(course: Course, assignment: str) -> Path:
 
 def _record(course: Course, gradebook, assignment: str, result: StudentResult, fingerprint: str) -> None:
     """Write one student's result: autograded files, then grades in one transaction, then the marker."""
-    graded_folder = course.root / "autograded" / result.student / assignment
+    graded_folder = course.autograded_folder(assignment, result.student)
     if result.autograded_dir:
         if graded_folder.exists():
             shutil.rmtree(graded_folder)
@@ -102,7 +122,7 @@ def _record(course: Course, gradebook, assignment: str, result: StudentResult, f
         graded_folder.mkdir(parents=True, exist_ok=True)
         _placeholder_notebook(course, assignment, result.student, graded_folder)
 
-    feedback_folder = course.root / "feedback" / result.student / assignment
+    feedback_folder = course.feedback_folder(assignment, result.student)
     if feedback_folder.exists():
         shutil.rmtree(feedback_folder)
     if result.feedback_dir:
@@ -142,7 +162,7 @@ def _placeholder_notebook(course: Course, assignment: str, student: str, folder:
 
     target = folder / f"{assignment}.ipynb"
     try:
-        notebook = nbformat.read(str(course.root / "submitted" / student / assignment / target.name), as_version=4)
+        notebook = nbformat.read(str(course.submitted_folder(assignment, student) / target.name), as_version=4)
         nbformat.write(notebook, str(target))
     except Exception:  # corrupt, empty or missing: nothing of the student's can be shown
         shutil.copy(course.release_notebook(assignment), target)
@@ -188,7 +208,7 @@ def grade_assignment(course: Course, assignment: str, jobs: int | None = None,
     submissions = course.submitted(assignment)
     if not submissions:
         raise GradingError(
-            f"no submissions for {assignment} in {course.root / 'submitted'}: expected "
+            f"no submissions for {assignment} in {course.submitted_root}: expected "
             f"submitted/<student>/{assignment}/{assignment}.ipynb (see `collect` for LMS downloads)"
         )
     summary = Summary(assignment)
@@ -199,22 +219,30 @@ def grade_assignment(course: Course, assignment: str, jobs: int | None = None,
             "this machine cannot confine kernels (Landlock needs Linux 5.13 or later), so student code "
             "could read instructor files; grade on Linux for that protection, and check the review flags."
         )
+    from diffrn_grading.zygote import isolation_available
+
+    if not isolation_available():
+        summary.warnings.append(
+            "this machine cannot give kernels a PID namespace of their own (Linux user namespaces are "
+            "off), so a process student code detaches from its session could outlive grading."
+        )
+    recorded = _recorded(course, assignment)
     pending = {}
     for student, notebook in submissions.items():
         fingerprint = _fingerprint(notebook.parent)
-        if _already_graded(course, assignment, student, fingerprint):
+        if _already_graded(course, assignment, student, fingerprint, recorded):
             summary.skipped.append(student)
         else:
             pending[student] = fingerprint
 
-    template = _template_gradebook(course, assignment)
+    _template_gradebook(course, assignment)
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(pending) or 1))
     from nbgrader.api import Gradebook
 
     progress = _Progress(len(pending), f"grading {assignment}")
     try:
         with Gradebook(course.gradebook_url) as gradebook:
-            for result in _run_pool(context, course, assignment, list(pending), template, jobs, limits):
+            for result in _run_pool(context, course, assignment, list(pending), jobs, limits):
                 _record(course, gradebook, assignment, result, pending[result.student])
                 progress.update(result.student)
     finally:
@@ -247,7 +275,7 @@ def _pool_context():
     return context
 
 
-def _run_pool(context, course, assignment, students, template, jobs, limits):
+def _run_pool(context, course, assignment, students, jobs, limits):
     """Yield a StudentResult per student; a stuck or crashed worker costs only its own student.
 
     A pool cannot cancel one running task, so an overdue notebook ends the whole pool: its
@@ -267,8 +295,7 @@ def _run_pool(context, course, assignment, students, template, jobs, limits):
             while batch or running:
                 while batch and len(running) < width:
                     student = batch.popleft()
-                    future = pool.submit(grade_submission, str(course.root), assignment, student,
-                                         str(template), limits)
+                    future = pool.submit(grade_submission, course, assignment, student, limits)
                     running[future] = (student, time.monotonic())
                 done, _ = wait(running, timeout=0.5, return_when=FIRST_COMPLETED)
                 for future in done:

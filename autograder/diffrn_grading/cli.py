@@ -77,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{student}: {name}")
             for name, reason in result.skipped:
                 print(f"skipped {name}: {reason}", file=sys.stderr)
-            print(f"collected {len(result.placed)} submissions of {args.assignment} into {course.root / 'submitted'}")
+            print(f"collected {len(result.placed)} submissions of {args.assignment} into {course.submitted_root}")
             return 0
         if args.command == "grade":
             from diffrn_grading.batch import grade_assignment

@@ -96,7 +96,7 @@ def collect(course: Course, assignment: str, source: Path | str, canvas: bool = 
             raise GradingError(f"found no student notebooks in {source}")
         with Gradebook(course.gradebook_url) as gradebook:
             for student, path in sorted(newest.items()):
-                target = course.root / "submitted" / student / assignment
+                target = course.submitted_folder(assignment, student)
                 target.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(path, target / f"{assignment}.ipynb")
                 when = datetime.fromtimestamp(path.stat().st_mtime, tz=timezone.utc)

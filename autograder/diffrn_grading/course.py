@@ -12,6 +12,7 @@ import hashlib
 import io
 import logging
 import os
+import shutil
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,49 +28,123 @@ class GradingError(RuntimeError):
 
 @dataclass(frozen=True)
 class Course:
-    """An nbgrader course directory (``autograder/`` unless told otherwise)."""
+    """An nbgrader course directory (``autograder/`` unless told otherwise) and its sources.
+
+    Every file and database of a course is named here and nowhere else: nbgrader's folders,
+    the gradebook and its URL, the grades, the reports, and the grader's own state.
+    """
 
     root: Path = DEFAULT_COURSE
+    solutions: Path = SOLUTIONS
 
     def __post_init__(self):
         object.__setattr__(self, "root", Path(self.root).resolve())
-        if not (self.root / "nbgrader_config.py").is_file():
+        object.__setattr__(self, "solutions", Path(self.solutions).resolve())
+        if not self.config_file.is_file():
             raise GradingError(
                 f"{self.root} is not a course directory: it has no nbgrader_config.py. "
                 f"Use {DEFAULT_COURSE} or copy its nbgrader_config.py there."
             )
         # nbgrader's API checks on start-up that its exchange folder is writable.
-        (self.root / "exchange").mkdir(exist_ok=True)
+        self.exchange.mkdir(exist_ok=True)
         _put_environment_tools_on_path()
 
+    # --- nbgrader's layout
+    @property
+    def config_file(self) -> Path:
+        return self.root / "nbgrader_config.py"
+
+    @property
+    def exchange(self) -> Path:
+        return self.root / "exchange"
+
+    def source_folder(self, assignment: str) -> Path:
+        return self.root / "source" / assignment
+
     def source_notebook(self, assignment: str) -> Path:
-        return self.root / "source" / assignment / f"{assignment}.ipynb"
+        return self.source_folder(assignment) / f"{assignment}.ipynb"
 
     def release_notebook(self, assignment: str) -> Path:
         return self.root / "release" / assignment / f"{assignment}.ipynb"
 
+    @property
+    def submitted_root(self) -> Path:
+        return self.root / "submitted"
+
+    def submitted_folder(self, assignment: str, student: str) -> Path:
+        return self.submitted_root / student / assignment
+
     def submitted(self, assignment: str) -> dict[str, Path]:
         """Student id -> submitted notebook path, for every student who handed in ``assignment``."""
-        base = self.root / "submitted"
         found = {}
-        for folder in sorted(base.glob(f"*/{assignment}")):
+        for folder in sorted(self.submitted_root.glob(f"*/{assignment}")):
             found[folder.parent.name] = folder / f"{assignment}.ipynb"
         return found
 
+    def autograded_folder(self, assignment: str, student: str) -> Path:
+        return self.root / "autograded" / student / assignment
+
+    def feedback_folder(self, assignment: str, student: str) -> Path:
+        return self.root / "feedback" / student / assignment
+
     def feedback(self, assignment: str, student: str) -> Path:
-        return self.root / "feedback" / student / assignment / f"{assignment}.html"
+        return self.feedback_folder(assignment, student) / f"{assignment}.html"
+
+    @property
+    def gradebook_path(self) -> Path:
+        return self.root / "gradebook.db"
 
     @property
     def gradebook_url(self) -> str:
-        return "sqlite:///" + str(self.root / "gradebook.db")
+        return "sqlite:///" + str(self.gradebook_path)
+
+    @property
+    def grades_csv(self) -> Path:
+        return self.root / "grades.csv"
+
+    def report_folder(self, assignment: str) -> Path:
+        return self.root / "reports" / assignment
+
+    # --- the grader's own state, kept out of autograded/ (nbgrader copies that into feedback)
+    @property
+    def state(self) -> Path:
+        return self.root / ".grading"
+
+    def done_marker(self, assignment: str, student: str) -> Path:
+        return self.state / "done" / assignment / f"{student}.json"
+
+    @property
+    def template_gradebook(self) -> Path:
+        """A snapshot of the gradebook that each worker copies into its private course."""
+        return self.state / "template.db"
+
+    @property
+    def template_gradebook_url(self) -> str:
+        return "sqlite:///" + str(self.template_gradebook)
+
+    def private_copy(self, folder: Path) -> "Course":
+        """An empty course in ``folder`` with this course's configuration and sources."""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        shutil.copy(self.config_file, folder / self.config_file.name)
+        return Course(folder, self.solutions)
+
+    # --- the instructor's notebooks
+    def assignments(self) -> list[str]:
+        """Every problem set that has an instructor notebook in the solutions folder."""
+        return assignments(self.solutions)
+
+    def solution(self, assignment: str) -> Path:
+        return solution_path(assignment, self.solutions)
 
     def config(self):
         """nbgrader's traitlets config, loaded from the course's nbgrader_config.py."""
         from traitlets.config.loader import PyFileConfigLoader
 
-        config = PyFileConfigLoader("nbgrader_config.py", path=str(self.root)).load_config()
+        config = PyFileConfigLoader(self.config_file.name, path=str(self.root)).load_config()
         config.CourseDirectory.root = str(self.root)
         config.CourseDirectory.db_url = self.gradebook_url
+        config.Exchange.root = str(self.exchange)
         return config
 
     def api(self):
@@ -92,16 +167,16 @@ def _put_environment_tools_on_path() -> None:
         os.environ["PATH"] = os.pathsep.join([tools, *paths])
 
 
-def assignments() -> list[str]:
-    """Every problem set that has an instructor notebook in ``solutions/``."""
-    return sorted(path.stem for path in SOLUTIONS.glob("ps*.md"))
+def assignments(solutions: Path = SOLUTIONS) -> list[str]:
+    """Every problem set that has an instructor notebook in ``solutions``."""
+    return sorted(path.stem for path in Path(solutions).glob("ps*.md"))
 
 
-def solution_path(assignment: str) -> Path:
-    path = SOLUTIONS / f"{assignment}.md"
+def solution_path(assignment: str, solutions: Path = SOLUTIONS) -> Path:
+    path = Path(solutions) / f"{assignment}.md"
     if not path.is_file():
-        known = ", ".join(assignments()) or "none"
-        raise GradingError(f"no instructor notebook {path.relative_to(REPO_ROOT)}; known problem sets: {known}")
+        known = ", ".join(assignments(solutions)) or "none"
+        raise GradingError(f"no instructor notebook {path}; known problem sets: {known}")
     return path
 
 
@@ -110,7 +185,7 @@ def build_source(course: Course, assignment: str) -> bool:
     import jupytext
     import nbformat
 
-    text = solution_path(assignment).read_text()
+    text = course.solution(assignment).read_text()
     digest = hashlib.sha256(text.encode()).hexdigest()
     target = course.source_notebook(assignment)
     stamp = target.with_suffix(".sha256")
@@ -131,7 +206,7 @@ def _registered(course: Course, assignment: str) -> bool:
     """Whether the gradebook knows the assignment and its notebooks (generate_assignment ran)."""
     from nbgrader.api import Gradebook, MissingEntry
 
-    if not (course.root / "gradebook.db").exists():
+    if not course.gradebook_path.exists():
         return False
     with Gradebook(course.gradebook_url) as gradebook:
         try:
@@ -143,7 +218,7 @@ def _registered(course: Course, assignment: str) -> bool:
 def _has_submissions(course: Course, assignment: str) -> bool:
     from nbgrader.api import Gradebook, MissingEntry
 
-    if not (course.root / "gradebook.db").exists():
+    if not course.gradebook_path.exists():
         return False
     with Gradebook(course.gradebook_url) as gradebook:
         try:
@@ -162,7 +237,7 @@ def release(course: Course, assignment: str) -> Path:
         raise GradingError(
             f"{assignment} changed since it was released, and the gradebook already holds submissions "
             "for it; nbgrader refuses to regenerate an assignment with submissions. Publish the change "
-            f"as a new problem set, or (if no grade matters yet) delete {course.root / 'gradebook.db'}."
+            f"as a new problem set, or (if no grade matters yet) delete {course.gradebook_path}."
         )
     result = course.api().generate_assignment(assignment, force=True, create=True)
     if not result["success"] or not released.is_file():
@@ -204,14 +279,23 @@ def export_grades(course: Course, destination: Path | None = None) -> Path:
     from nbgrader.api import Gradebook
     from nbgrader.plugins.export import CsvExportPlugin
 
-    destination = Path(destination or course.root / "grades.csv")
+    destination = Path(destination or course.grades_csv)
     with Gradebook(course.gradebook_url) as gradebook:
         CsvExportPlugin(to=str(destination)).export(gradebook)
     return destination
 
 
-def student_env(student: str) -> dict:
-    """Environment for grading one student (the checks seed hidden cases from it)."""
-    env = dict(os.environ)
-    env["DIFFRN_STUDENT_ID"] = student
+def student_env(student: str, base: dict | None = None) -> dict:
+    """The environment a kernel or re-check grading ``student`` is started with.
+
+    It is the one way the student id reaches the checks (which draw that student's hidden
+    cases from it): no grading process sets it in its own environment. Other ``DIFFRN_``
+    settings of the grader's shell are left out, so they cannot change what is graded.
+    """
+    from diffrn.checks.seeding import STUDENT_ENV
+
+    env = {key: value for key, value in (os.environ if base is None else base).items()
+           if not key.startswith("DIFFRN_")}
+    env[STUDENT_ENV] = student
+    env["MPLBACKEND"] = "Agg"
     return env

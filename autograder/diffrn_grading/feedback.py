@@ -1,4 +1,7 @@
-"""Feedback pages faster: nbgrader's HTML exporter with its Jinja templates compiled once.
+"""Feedback pages: faster to render, and with no line of a hidden test in them.
+
+:class:`RemoveHiddenTestOutput` drops every output line that shows hidden-test source (see
+its docstring); ``nbgrader_config.py`` runs it in GenerateFeedback.
 
 nbgrader builds a new HTML exporter for every feedback page, and each one parses and compiles
 the same Jinja templates again (about 0.4 s a page). This exporter shares compiled template
@@ -6,8 +9,12 @@ bytecode between pages of one process; the pages are byte-for-byte what nbgrader
 """
 from __future__ import annotations
 
+import html
+import re
+
 import jinja2
 from nbconvert.exporters import HTMLExporter
+from nbgrader.preprocessors import NbGraderPreprocessor
 
 
 class _MemoryBytecodeCache(jinja2.BytecodeCache):
@@ -35,3 +42,65 @@ class FeedbackHTMLExporter(HTMLExporter):
         environment = super()._create_environment()
         environment.bytecode_cache = _COMPILED
         return environment
+
+
+HIDDEN_BLOCK = re.compile(r"^[^\n]*BEGIN HIDDEN TESTS[^\n]*$(.*?)^[^\n]*END HIDDEN TESTS[^\n]*$", re.M | re.S)
+ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
+def hidden_lines(sources) -> set[str]:
+    """Every line (but the shortest) of every hidden-test block in ``sources``, stripped."""
+    lines = set()
+    for source in sources:
+        for block in HIDDEN_BLOCK.finditer(source or ""):
+            # A lone bracket closing a call reveals nothing and would match almost any line.
+            lines.update(line.strip() for line in block.group(1).splitlines() if len(line.strip()) > 3)
+    return lines
+
+
+def _reveals(line: str, hidden: set[str]) -> bool:
+    text = html.unescape(ANSI.sub("", line))
+    return any(secret in text for secret in hidden) or "HIDDEN TESTS" in text
+
+
+def _scrub(text, hidden: set[str]):
+    """``text`` (a string or nbformat's list of lines) without the lines that show a hidden test."""
+    if isinstance(text, list):
+        return [line for line in text if not _reveals(line, hidden)]
+    if not isinstance(text, str):
+        return text
+    return "".join(line for line in text.splitlines(keepends=True) if not _reveals(line, hidden))
+
+
+class RemoveHiddenTestOutput(NbGraderPreprocessor):
+    """Remove from every output each line that shows a line of a hidden test.
+
+    nbgrader's ClearHiddenTests removes hidden tests from the cells' source, but code that
+    ran in the kernel saw that source and may have printed it (an IPython ``pre_run_cell``
+    hook printing each cell, a traceback quoting the test): any output line containing a
+    line of a hidden-test block of the instructor's notebook (read from the gradebook, where
+    nbgrader saved the source cells) is dropped before the page is rendered.
+    """
+
+    def preprocess(self, nb, resources):
+        from nbgrader.api import Gradebook
+
+        info = resources["nbgrader"]
+        with Gradebook(info["db_url"]) as gradebook:
+            notebook = gradebook.find_notebook(info["notebook"], info["assignment"])
+            hidden = hidden_lines(cell.source for cell in notebook.source_cells)
+        if hidden:
+            for cell in nb.cells:
+                for output in cell.get("outputs", []):
+                    self._scrub_output(output, hidden)
+        return nb, resources
+
+    @staticmethod
+    def _scrub_output(output, hidden: set[str]) -> None:
+        if "text" in output:
+            output["text"] = _scrub(output["text"], hidden)
+        for mime, value in list(output.get("data", {}).items()):
+            output["data"][mime] = _scrub(value, hidden)
+        if output.get("output_type") == "error":
+            output["traceback"] = [_scrub(entry, hidden) for entry in output.get("traceback", [])]
+            output["evalue"] = _scrub(output.get("evalue", ""), hidden)

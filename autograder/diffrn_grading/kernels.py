@@ -1,8 +1,13 @@
-"""nbgrader's Execute preprocessor with kernels forked from the zygote (:mod:`diffrn_grading.zygote`).
+"""nbgrader's Execute preprocessor: the student id in the kernel's environment, the kernel forked.
 
-jupyter_client starts each kernel with a *provisioner*; :class:`ForkProvisioner` asks the
-grading worker's zygote for a fork instead of starting ``python -m ipykernel_launcher``. The
-kernel manager and nbclient see an ordinary kernel: same connection file, signals, timeouts.
+:class:`StudentExecute` (configured in ``nbgrader_config.py``, so plain ``nbgrader autograde``
+uses it too) starts each kernel with the environment :func:`diffrn_grading.course.student_env`
+builds for the student nbgrader is grading: that environment is the one way the id reaches
+the checks. :class:`ForkingExecute` does the same with kernels forked from the zygote
+(:mod:`diffrn_grading.zygote`): jupyter_client starts each kernel with a *provisioner*, and
+:class:`ForkProvisioner` asks the grading worker's zygote for a fork instead of starting
+``python -m ipykernel_launcher``. The kernel manager and nbclient see an ordinary kernel:
+same connection file, signals, timeouts.
 """
 from __future__ import annotations
 
@@ -15,6 +20,7 @@ from jupyter_client.manager import AsyncKernelManager
 from jupyter_client.provisioning.local_provisioner import LocalProvisioner
 from nbgrader.preprocessors import Execute
 
+from diffrn_grading.course import student_env
 from diffrn_grading.zygote import fork
 
 
@@ -48,8 +54,23 @@ class ForkingKernelManager(AsyncKernelManager):
         return await super()._async_pre_start_kernel(**kw)
 
 
-class ForkingExecute(Execute):
-    """nbgrader's Execute preprocessor, with kernels forked from the zygote."""
+class StudentExecute(Execute):
+    """nbgrader's Execute preprocessor; the kernel's environment names the student graded."""
+
+    _student: str | None = None
+
+    def preprocess(self, nb, resources, *args, **kwargs):
+        self._student = resources.get("nbgrader", {}).get("student")
+        return super().preprocess(nb, resources, *args, **kwargs)
+
+    async def async_start_new_kernel(self, **kwargs):
+        if self._student:
+            kwargs["env"] = student_env(self._student)
+        return await super().async_start_new_kernel(**kwargs)
+
+
+class ForkingExecute(StudentExecute):
+    """:class:`StudentExecute` with kernels forked from the zygote."""
 
     def __init__(self, *args, **kwargs):
         kwargs["kernel_manager_class"] = ForkingKernelManager

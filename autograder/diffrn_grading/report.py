@@ -12,7 +12,7 @@ def write_report(course: Course, assignment: str, summary) -> Path:
     """Write ``reports/<ps>/`` with test_pass_rates.csv, review.txt and scores.png."""
     from nbgrader.api import Gradebook
 
-    folder = course.root / "reports" / assignment
+    folder = course.report_folder(assignment)
     folder.mkdir(parents=True, exist_ok=True)
     passed: dict[str, list[int]] = {}
     with Gradebook(course.gradebook_url) as gradebook:

@@ -71,15 +71,13 @@ def main(request_path: str, result_path: str) -> None:
     request = json.loads(open(request_path).read())
     # Imported before student code runs, so the objects used below are the originals.
     from diffrn.checks.core import collect_answer
-    from diffrn.checks.seeding import rng_for
+    from diffrn.checks.seeding import student_cases
 
     checks = importlib.import_module(request["module"]).check
     plans = []
     for task in request["tasks"]:
         exercise = checks.exercises[task["exercise"]]
-        rng = (None if task["part"] == "visible"
-               else rng_for(f"{task['exercise']}/{task['part']}", request["student"], salt=task["salt"]))
-        plans.append((task, exercise.cases(task["part"], rng)))
+        plans.append((task, student_cases(exercise, task["part"], request["student"], task["salt"])))
 
     guard = ImportGuard()
     guard.install()

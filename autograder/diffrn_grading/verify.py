@@ -14,7 +14,6 @@ but fails here is scored zero and the submission is flagged for review.
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import tempfile
@@ -152,7 +151,8 @@ def _verify_group(module, plans, cells, student, timeout, memory_bytes):
     import importlib
 
     from diffrn.checks.core import Answer, CheckFailure, judge_collected
-    from diffrn.checks.seeding import rng_for
+    from diffrn.checks.seeding import student_cases
+    from diffrn_grading.course import student_env
     from diffrn_grading.zygote import fork
 
     tasks = [
@@ -163,10 +163,7 @@ def _verify_group(module, plans, cells, student, timeout, memory_bytes):
         request = Path(folder) / "request.json"
         result = Path(folder) / "result.json"
         request.write_text(json.dumps({"module": module, "student": student, "tasks": tasks, "cells": cells}))
-        env = {key: value for key, value in os.environ.items() if not key.startswith("DIFFRN_")}
-        env["DIFFRN_STUDENT_ID"] = student
-        env["MPLBACKEND"] = "Agg"
-        process = fork("sandbox", env=env, cwd=folder, request_path=str(request), result_path=str(result),
+        process = fork("sandbox", env=student_env(student), cwd=folder, request_path=str(request), result_path=str(result),
                        memory_bytes=memory_bytes, cpu_seconds=timeout)
         try:
             process.wait(timeout=timeout)
@@ -193,10 +190,7 @@ def _verify_group(module, plans, cells, student, timeout, memory_bytes):
         if outcome.get("missing"):
             verdicts[task["grade_id"]] = (False, f"`{task['function']}` is not defined" + _refused_note(outcome))
             continue
-        exercise = checks.exercises[task["exercise"]]
-        rng = (None if task["part"] == "visible"
-               else rng_for(f"{task['exercise']}/{task['part']}", student, salt=task["salt"]))
-        cases = exercise.cases(task["part"], rng)
+        cases = student_cases(checks.exercises[task["exercise"]], task["part"], student, task["salt"])
         try:
             if len(outcome["collected"]) != len(cases):
                 raise CheckFailure("the re-check returned a different number of answers than cases")

@@ -15,7 +15,6 @@ The parent process (:mod:`diffrn_grading.batch`) is the only writer of the real 
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import tempfile
 import time
@@ -120,20 +119,22 @@ def _zero_scores(template_db_url: str, assignment: str) -> dict:
                 for cell in notebook.grade_cells if cell.cell_type == "code" or True}
 
 
-def grade_submission(course_root: str, assignment: str, student: str, template_db: str,
-                     limits: Limits | None = None) -> StudentResult:
-    """Autograde and verify one student's submission in a private copy of the course."""
+def grade_submission(course, assignment: str, student: str, limits: Limits | None = None) -> StudentResult:
+    """Autograde and verify one student's submission in a private copy of ``course``.
+
+    ``course`` is a :class:`~diffrn_grading.course.Course` (or its folder) whose template
+    gradebook (:attr:`~diffrn_grading.course.Course.template_gradebook`) holds the assignment.
+    """
     from diffrn_grading.course import Course
     from diffrn_grading.verify import scan, verify
 
     started = time.monotonic()
     limits = limits or Limits()
-    course = Course(course_root)
+    course = course if isinstance(course, Course) else Course(course)
     result = StudentResult(student, ok=False)
-    submitted_folder = course.root / "submitted" / student / assignment
+    submitted_folder = course.submitted_folder(assignment, student)
     source = nbformat.read(str(course.source_notebook(assignment)), as_version=4)
-    template_url = "sqlite:///" + template_db
-    result.scores = _zero_scores(template_url, assignment)
+    result.scores = _zero_scores(course.template_gradebook_url, assignment)
     try:
         submission = load_submission(submitted_folder, assignment)
     except SubmissionError as error:
@@ -148,17 +149,16 @@ def grade_submission(course_root: str, assignment: str, student: str, template_d
 
     private = Path(tempfile.mkdtemp(prefix=f"diffrn-grade-{student}-"))
     try:
-        shutil.copytree(course.root / "source" / assignment, private / "source" / assignment)
-        target = private / "submitted" / student / assignment
+        mine = course.private_copy(private)
+        shutil.copytree(course.source_folder(assignment), mine.source_folder(assignment))
+        target = mine.submitted_folder(assignment, student)
         shutil.copytree(submitted_folder, target)
         nbformat.write(submission, str(target / f"{assignment}.ipynb"))
-        shutil.copy(template_db, private / "gradebook.db")
-        (private / "exchange").mkdir()
+        shutil.copy(course.template_gradebook, mine.gradebook_path)
         timestamp = target / "timestamp.txt"
         result.timestamp = timestamp.read_text().strip() if timestamp.is_file() else ""
 
-        os.environ["DIFFRN_STUDENT_ID"] = student
-        autograded = _autograde(course, private, assignment, student, limits)
+        autograded = _autograde(mine, assignment, student, limits)
         if autograded is None:
             # The kernel died or hung for good, so nbgrader has no scores. Each test cell is run
             # on its own instead: zero for what did not run, full marks for what passes.
@@ -174,7 +174,7 @@ def grade_submission(course_root: str, assignment: str, student: str, template_d
                                    "stopped), so each test was run on its own.")
             result.ok = True
         else:
-            result.scores, result.manual = _read_scores(private, assignment, student, result.scores)
+            result.scores, result.manual = _read_scores(mine, assignment, student, result.scores)
             result.failed_tests = [gid for gid, (score, top) in result.scores.items()
                                    if gid not in result.manual and score < top]
             graded_notebook = nbformat.read(str(autograded / f"{assignment}.ipynb"), as_version=4)
@@ -191,7 +191,7 @@ def grade_submission(course_root: str, assignment: str, student: str, template_d
                     )
                     result.failed_tests.append(grade_id)
             result.autograded_dir = str(autograded)
-            result.feedback_dir = _feedback(private, assignment, student, result.scores, limits)
+            result.feedback_dir = _feedback(mine, assignment, student, result.scores, limits)
             result.ok = True
     except Exception as error:  # whatever happens to one student, the batch goes on
         result.notes.append(f"grading failed: {type(error).__name__}: {error}")
@@ -202,18 +202,12 @@ def grade_submission(course_root: str, assignment: str, student: str, template_d
     return result
 
 
-_COURSE_CONFIG = {}
-
-
-def _api(private: Path, limits: Limits):
+def _api(private, limits: Limits):
     """nbgrader's API on the private copy of the course, with the course's configuration."""
     from nbgrader.apps import NbGraderAPI
     from nbgrader.coursedir import CourseDirectory
 
-    config = _COURSE_CONFIG["config"].copy()
-    config.CourseDirectory.root = str(private)
-    config.CourseDirectory.db_url = "sqlite:///" + str(private / "gradebook.db")
-    config.Exchange.root = str(private / "exchange")
+    config = private.config()
     config.Execute.timeout = limits.cell_seconds
     config.LimitOutput.max_lines = limits.output_lines
     config.GenerateFeedback.exporter_class = "diffrn_grading.feedback.FeedbackHTMLExporter"
@@ -226,24 +220,24 @@ def _forking_preprocessors(config) -> list:
     from nbgrader.converters import Autograde
     from nbgrader.preprocessors import Execute
 
-    from diffrn_grading.kernels import ForkingExecute
+    from diffrn_grading.kernels import ForkingExecute, StudentExecute
 
     steps = (config.Autograde.autograde_preprocessors if "autograde_preprocessors" in config.Autograde
              else Autograde.class_traits()["autograde_preprocessors"].default())
-    execute = (Execute, "nbgrader.preprocessors.Execute", "nbgrader.preprocessors.execute.Execute")
+    execute = (Execute, "nbgrader.preprocessors.Execute", "nbgrader.preprocessors.execute.Execute",
+               StudentExecute, "diffrn_grading.kernels.StudentExecute")
     return [ForkingExecute if step in execute else step for step in steps]
 
 
-def _autograde(course, private: Path, assignment: str, student: str, limits: Limits):
-    _COURSE_CONFIG["config"] = course.config()
+def _autograde(private, assignment: str, student: str, limits: Limits):
     outcome = _api(private, limits).autograde(assignment, student, force=True, create=True)
-    folder = private / "autograded" / student / assignment
+    folder = private.autograded_folder(assignment, student)
     if not outcome["success"] or not (folder / f"{assignment}.ipynb").is_file():
         return None
     return folder
 
 
-def _feedback(private: Path, assignment: str, student: str, scores: dict, limits: Limits) -> str:
+def _feedback(private, assignment: str, student: str, scores: dict, limits: Limits) -> str:
     """Write the final scores into the private gradebook and render the feedback page there.
 
     Rendering here, in the worker, keeps it parallel; the page shows the same scores the
@@ -251,23 +245,23 @@ def _feedback(private: Path, assignment: str, student: str, scores: dict, limits
     """
     from nbgrader.api import Gradebook
 
-    with Gradebook("sqlite:///" + str(private / "gradebook.db")) as gradebook:
+    with Gradebook(private.gradebook_url) as gradebook:
         for notebook in gradebook.find_submission(assignment, student).notebooks:
             for grade in notebook.grades:
                 if grade.name in scores and not (grade.needs_manual_grade and grade.cell.cell_type == "markdown"):
                     grade.auto_score = scores[grade.name][0]
         gradebook.db.commit()
     outcome = _api(private, limits).generate_feedback(assignment, student, force=True)
-    folder = private / "feedback" / student / assignment
+    folder = private.feedback_folder(assignment, student)
     return str(folder) if outcome["success"] and (folder / f"{assignment}.html").is_file() else ""
 
 
-def _read_scores(private: Path, assignment: str, student: str, scores: dict):
+def _read_scores(private, assignment: str, student: str, scores: dict):
     from nbgrader.api import Gradebook
 
     manual = []
     scores = dict(scores)
-    with Gradebook("sqlite:///" + str(private / "gradebook.db")) as gradebook:
+    with Gradebook(private.gradebook_url) as gradebook:
         submission = gradebook.find_submission(assignment, student)
         for notebook in submission.notebooks:
             for grade in notebook.grades:

@@ -50,6 +50,53 @@ def die_with_parent() -> None:
         pass
 
 
+CLONE_NEWUSER, CLONE_NEWPID = 0x10000000, 0x20000000
+
+
+def _unshare_pid_namespace() -> bool:
+    """Make this process's next child the first process (PID 1) of a new PID namespace.
+
+    When that first process ends, Linux kills every other process of its namespace, however
+    it detached (a new session, a double fork): nothing started inside can outlive it. Root
+    (CAP_SYS_ADMIN) can create the namespace directly; any other user needs a user namespace
+    around it, in which its own uid and gid are mapped to themselves. False where neither works.
+    """
+    import ctypes
+
+    try:
+        unshare = ctypes.CDLL(None, use_errno=True).unshare
+    except (OSError, AttributeError):  # not Linux
+        return False
+    if unshare(CLONE_NEWPID) == 0:
+        return True
+    uid, gid = os.getuid(), os.getgid()
+    if unshare(CLONE_NEWUSER | CLONE_NEWPID) != 0:
+        return False
+    for name, text in (("setgroups", "deny"), ("uid_map", f"{uid} {uid} 1"), ("gid_map", f"{gid} {gid} 1")):
+        try:
+            with open(f"/proc/self/{name}", "w") as handle:
+                handle.write(text)
+        except OSError:  # unmapped ids still work; only os.getuid() reads differently
+            pass
+    return True
+
+
+def isolation_available() -> bool:
+    """Whether kernels and re-checks get a PID namespace of their own on this machine."""
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            if _unshare_pid_namespace():
+                child = os.fork()
+                if child == 0:
+                    os._exit(0 if os.getpid() == 1 else 1)
+                code = os.waitstatus_to_exitcode(os.waitpid(child, 0)[1])
+        finally:
+            os._exit(code)
+    return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 0
+
+
 class ForkedProcess:
     """What jupyter_client and the grader use of :class:`subprocess.Popen`, for a process the
     zygote forked. It is not our child, so it is watched through a pidfd (Linux 5.3+)."""
@@ -104,7 +151,9 @@ class ForkedProcess:
         if self.returncode is not None:
             return
         try:
-            os.killpg(self.pid, signum)  # the child leads its own session, with all it started
+            # The child leads its own session; the first process of its PID namespace is in
+            # its process group, and what detached from both dies with that namespace.
+            os.killpg(self.pid, signum)
         except ProcessLookupError:
             try:
                 os.kill(self.pid, signum)  # it may not have called setsid yet
@@ -187,13 +236,45 @@ def fork(kind: str, **request) -> ForkedProcess:
 
 # ----------------------------------------------------------------------------- in the zygote
 
-def _become(request: dict) -> None:
-    """In a freshly forked child: take on the requested environment, then run the request."""
+def _start(request: dict) -> int:
+    """In a freshly forked child: run the request in a PID namespace of its own; the exit code.
+
+    This process leads a new session and stays outside the namespace as its keeper: it only
+    waits for the namespace's first process, which runs the request. Ending the keeper (the
+    grader kills its process group on a timeout, and it dies with the zygote) ends that
+    process, and Linux then ends everything else in the namespace, detached or not.
+    """
+    os.setsid()  # its own session, so a timeout's killpg reaches it and what it started
+    die_with_parent()
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # the zygote ignores it; the keeper waits
+    if not _unshare_pid_namespace():  # no namespaces here: the session is all there is
+        _become(request)
+        return 0
+    child = os.fork()
+    if child == 0:
+        code = 1
+        try:
+            die_with_parent()
+            _become(request, ppid=1)
+            code = 0
+        except SystemExit as stop:
+            code = stop.code if isinstance(stop.code, int) else 1
+        except BaseException:
+            import traceback
+
+            traceback.print_exc()
+        finally:
+            os._exit(code)
+    # An interrupt sent to the process group is for the kernel (it handles SIGINT), not for us.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    code = os.waitstatus_to_exitcode(os.waitpid(child, 0)[1])
+    return code if code >= 0 else 128 - code
+
+
+def _become(request: dict, ppid: int | None = None) -> None:
+    """Take on the requested environment, then run the request (a kernel or a re-check)."""
     from diffrn_grading.confine import confine
 
-    os.setsid()  # its own session, so a timeout kills it together with anything it started
-    die_with_parent()
-    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     os.environ.clear()
     os.environ.update(request["env"])
     os.chdir(request["cwd"])
@@ -214,7 +295,9 @@ def _become(request: dict) -> None:
 
         # Without a parent handle the kernel prints a console banner meant for `ipython kernel`.
         # Its history would go to a file outside the confined folders: keep it in memory.
-        argv = [*argv, f"--IPKernelApp.parent_handle={os.getppid()}"]
+        # In its own PID namespace the kernel's parent is outside and reads as 0; 1 means "no
+        # polling" to ipykernel (die_with_parent already ends it with its keeper).
+        argv = [*argv, f"--IPKernelApp.parent_handle={ppid or os.getppid()}"]
         if not any(a.startswith("--HistoryManager.hist_file") for a in argv):
             argv.append("--HistoryManager.hist_file=:memory:")
         sys.argv = ["ipykernel_launcher", *argv]
@@ -252,8 +335,7 @@ def _serve(fd: int) -> None:
             code = 1
             try:
                 connection.close()
-                _become(request)
-                code = 0
+                code = _start(request)
             except SystemExit as stop:
                 code = stop.code if isinstance(stop.code, int) else 1
             except BaseException:  # shown on the worker's stderr, for whoever debugs the grader

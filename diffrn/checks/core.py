@@ -363,11 +363,10 @@ class Exercise:
 
     def __call__(self, function, hidden: bool = False, part: str | None = None, salt: str = "") -> None:
         """Check ``function``; raises :class:`CheckFailure` with feedback, prints a line on success."""
-        from diffrn.checks.seeding import rng_for
+        from diffrn.checks.seeding import student_cases
 
         part = part or ("hidden" if hidden else "visible")
-        rng = None if part == "visible" else rng_for(f"{self.name}/{part}", salt=salt)
-        cases = self.cases(part, rng)
+        cases = student_cases(self, part, salt=salt)
         run_cases(function, cases, self.name)
         print(f"✓ {self.name}: all {len(cases)} {part} checks passed.")
 

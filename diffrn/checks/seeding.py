@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-from pathlib import Path
 
 import numpy as np
 
@@ -11,19 +10,11 @@ STUDENT_ENV = "DIFFRN_STUDENT_ID"
 
 
 def student_id() -> str:
-    """The student being graded.
-
-    The grading pipeline sets ``DIFFRN_STUDENT_ID``. Plain ``nbgrader autograde`` runs each
-    notebook in ``autograded/<student>/<assignment>/``, so the folder name is the fallback.
-    In a student's own notebook there is no id, and the cases are those of "practice".
+    """The student being graded: ``DIFFRN_STUDENT_ID``, which the grader puts in the environment
+    it starts each kernel and re-check with (and nowhere else). In a student's own notebook
+    there is no id, and the cases are those of "practice".
     """
-    explicit = os.environ.get(STUDENT_ENV)
-    if explicit:
-        return explicit
-    cwd = Path.cwd()
-    if cwd.parent.parent.name == "autograded":
-        return cwd.parent.name
-    return "practice"
+    return os.environ.get(STUDENT_ENV) or "practice"
 
 
 def rng_for(exercise: str, student: str | None = None, salt: str = "") -> np.random.Generator:
@@ -31,3 +22,14 @@ def rng_for(exercise: str, student: str | None = None, salt: str = "") -> np.ran
     key = f"{student or student_id()}/{exercise}/{salt}".encode()
     seed = int.from_bytes(hashlib.sha256(key).digest()[:8], "little")
     return np.random.default_rng(seed)
+
+
+def student_cases(exercise, part: str, student: str | None = None, salt: str = "") -> list:
+    """The cases of ``exercise``'s ``part`` ("visible", "hidden", "hard") that ``student`` gets.
+
+    The one place cases are drawn: the check in the notebook, the grader's re-check and the
+    tests all call it, so they judge the same cases. Visible cases are fixed; the others come
+    from :func:`rng_for` (``student`` defaults to :func:`student_id`).
+    """
+    rng = None if part == "visible" else rng_for(f"{exercise.name}/{part}", student, salt=salt)
+    return exercise.cases(part, rng)

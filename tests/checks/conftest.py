@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from diffrn.checks.core import Answer, CheckFailure, Exercise, describe
-from diffrn.checks.seeding import STUDENT_ENV, rng_for
+from diffrn.checks.seeding import STUDENT_ENV, student_cases
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 STUDENTS = ("alice", "bob", "s0042")
@@ -97,8 +97,7 @@ class Grader:
         self.monkeypatch.setenv(STUDENT_ENV, student)
 
         def build():
-            rng = None if part == "visible" else rng_for(f"{exercise.name}/{part}", salt=salt)
-            return exercise.cases(part, rng)
+            return student_cases(exercise, part, salt=salt)
 
         for mine, theirs in zip(build(), build()):
             before = [copy.deepcopy(a) if isinstance(a, np.ndarray) else None for a in mine.args]

@@ -71,3 +71,43 @@ class Submission:
         notebook.cells = cells
         nbformat.write(notebook, str(path))
         return path
+
+
+def heartbeat_daemon(path: Path) -> str:
+    """Code that leaves a process behind the way a careful daemon does: fork, new session, fork
+    again. The grandchild appends to ``path`` (which must exist) ten times a second forever."""
+    return f'''
+import os as _os, time as _time
+
+def _detach(path):
+    if _os.fork() == 0:
+        _os.setsid()
+        if _os.fork() == 0:
+            while True:
+                try:
+                    with open(path, "a") as beat:
+                        beat.write("beat\\n")
+                except OSError:
+                    pass
+                _time.sleep(0.1)
+        _os._exit(0)
+
+_detach({str(path)!r})
+'''
+
+
+# An IPython hook that prints the source of every cell the kernel runs, hidden tests included
+# (guarded, so that the answers still load where there is no IPython, as in the re-check).
+ECHO_CELLS = ("try:\n    get_ipython().events.register('pre_run_cell', lambda info: print(info.raw_cell))\n"
+              "except NameError:\n    pass\n")
+ECHO_CELLS_REPR = ("try:\n    get_ipython().events.register('pre_run_cell', lambda info: print(repr(info.raw_cell)))\n"
+                   "except NameError:\n    pass\n")
+
+
+def still_beating(path: Path, wait: float = 1.0) -> bool:
+    """Whether something still appends to ``path`` (checked over ``wait`` seconds)."""
+    import time
+
+    before = path.stat().st_size
+    time.sleep(wait)
+    return path.stat().st_size != before

@@ -55,10 +55,10 @@ def test_hidden_cases_differ_between_students_and_repeat_for_one():
     import numpy as np
 
     from diffrn.checks.ps1 import check
-    from diffrn.checks.seeding import rng_for
+    from diffrn.checks.seeding import student_cases
 
     def labels(student):
-        cases = check.jacobian_complex_step.cases("hidden", rng_for("jacobian_complex_step/hidden", student))
+        cases = student_cases(check.jacobian_complex_step, "hidden", student)
         return [(c.label, tuple(np.ravel(c.args[1]))) for c in cases]
 
     assert labels("alice") == labels("alice")

@@ -92,7 +92,8 @@ def test_a_kernel_stuck_in_a_loop_that_swallows_interrupts_is_killed():
     from diffrn_grading.kernels import ForkingExecute
 
     notebook = nbformat.v4.new_notebook(cells=[
-        nbformat.v4.new_code_cell("import os\nprint(os.getpid())"),
+        # Its pid as this test sees it (in its own PID namespace the kernel is process 1).
+        nbformat.v4.new_code_cell("import os\nprint(os.readlink('/proc/self'))"),
         nbformat.v4.new_code_cell("while True:\n    try:\n        while True:\n            pass\n"
                                   "    except KeyboardInterrupt:\n        pass"),
     ])
@@ -179,3 +180,36 @@ def test_a_kernel_reads_and_writes_its_own_folder_but_no_instructor_file(tmp_pat
         assert lines[2:4] == ["denied", "denied"]
     else:  # documented: without Landlock the files stay readable, and grading warns
         assert lines[2].startswith("READ")
+
+
+@pytest.fixture
+def heartbeat():
+    """A file in /dev/shm (which confined kernels may write) for a detached process to beat in."""
+    path = Path("/dev/shm") / f"diffrn-heartbeat-{os.getpid()}-{time.monotonic_ns()}"
+    path.touch()
+    yield path
+    path.unlink()
+
+
+def test_a_double_forked_process_in_a_new_session_ends_with_its_kernel(heartbeat):
+    from corpus import heartbeat_daemon, still_beating
+
+    notebook = run(heartbeat_daemon(heartbeat), "import time\ntime.sleep(0.5)\nprint('started')")
+    assert "started" in text(notebook) and errors(notebook) == []
+    assert heartbeat.stat().st_size > 0, "the detached process never ran, so this test shows nothing"
+    time.sleep(0.3)  # the kernel has been shut down; let its namespace go
+    assert not still_beating(heartbeat), "a process the student detached outlived the kernel"
+
+
+def test_a_double_forked_process_ends_with_its_re_check(tmp_path, heartbeat):
+    from corpus import heartbeat_daemon, still_beating
+
+    request, result = tmp_path / "request.json", tmp_path / "result.json"
+    cells = [heartbeat_daemon(heartbeat), "import time\ntime.sleep(0.5)"]
+    request.write_text(json.dumps({"module": "diffrn.checks.ps1", "student": "s", "tasks": [], "cells": cells}))
+    child = fork("sandbox", env=dict(os.environ), cwd=str(tmp_path), request_path=str(request),
+                 result_path=str(result), memory_bytes=2 * 2**30, cpu_seconds=10)
+    child.wait(timeout=20)
+    assert result.read_text() == "[]" and heartbeat.stat().st_size > 0
+    time.sleep(0.3)
+    assert not still_beating(heartbeat), "a process the student detached outlived the re-check"
