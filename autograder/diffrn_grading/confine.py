@@ -45,7 +45,28 @@ def readable_roots() -> list[str]:
     checkout = Path(diffrn.__file__).resolve().parents[1]
     if (checkout / "solutions").is_dir():  # an editable install: never open the checkout itself
         roots = {r for r in roots if not checkout.is_relative_to(Path(r).resolve())}
-    return sorted(roots)
+    # The grader's own code (how answers are judged) stays closed, wherever it is installed.
+    return sorted(_without(roots, [Path(__file__).resolve().parent]))
+
+
+def _without(roots: set[str], hidden: list[Path]) -> set[str]:
+    """``roots`` minus the folders ``hidden``: a root holding one is replaced by its other entries.
+
+    A Landlock rule opens everything below its folder, so a hidden folder inside a readable
+    one (this package in site-packages) is cut out by allowing its siblings instead.
+    """
+    kept = set()
+    for root in roots:
+        folder = Path(root).resolve()
+        if folder in hidden:
+            continue
+        inside = [h for h in hidden if h.is_relative_to(folder)]
+        if not inside or not folder.is_dir():
+            kept.add(root)
+            continue
+        for entry in folder.iterdir():
+            kept |= _without({str(entry)}, inside)
+    return kept
 
 
 def answer_roots(packages: tuple[str, ...] = ("numpy",)) -> list[str]:

@@ -74,3 +74,20 @@ def test_release_registers_the_assignment_again_after_the_gradebook_is_removed(c
     release(course.course, "ps1-jacobians")
     with Gradebook(course.course.gradebook_url) as gradebook:
         assert [n.name for n in gradebook.find_assignment("ps1-jacobians").notebooks] == ["ps1-jacobians"]
+
+
+def test_make_grade_exits_non_zero_when_a_submission_could_not_be_graded(course, repo_root):
+    course.hand_in(Submission("alice"), Submission("broken", raw=b'{"cells": [ not json'))
+    run = make_grade(repo_root, course.root)
+    assert run.returncode != 0, run.stdout + run.stderr
+    assert "1 graded, 1 failed" in run.stdout and "failed broken: " in run.stdout
+    assert course.grades() == {"alice": 10.0, "broken": 0.0}
+
+
+def test_the_instructor_commands_need_no_node(repo_root):
+    for target in ("assignments", "validate", "collect", "grade"):
+        plan = subprocess.run(["make", "--no-print-directory", "-n", "-B", target, "A=ps1-jacobians", "FROM=x.zip"],
+                              cwd=repo_root, capture_output=True, text=True, timeout=60)
+        assert plan.returncode == 0, plan.stderr
+        assert "diffrn_grading.cli" in plan.stdout
+        assert "npm" not in plan.stdout and "node_modules" not in plan.stdout, f"`make {target}` runs Node"

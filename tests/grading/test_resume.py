@@ -45,3 +45,36 @@ def test_rerun_after_interruption_finishes_the_same_gradebook(course, interrupti
         assignment = gradebook.find_assignment("ps1-jacobians")
         assert len(assignment.submissions) == len(CLASS)
         assert sorted(s.student_id for s in assignment.submissions) == sorted(s.student for s in CLASS)
+
+
+def test_a_rerun_grades_every_submission_the_gradebook_lacks_whatever_the_markers_say(course):
+    """The gradebook is restored from a backup, then deleted: each rerun grades what it lacks."""
+    import shutil
+
+    from diffrn_grading.batch import grade_assignment
+    from diffrn_grading.course import release
+    from diffrn_grading.worker import Limits
+
+    limits = Limits(cell_seconds=30, notebook_seconds=120)
+    alice, bob = CLASS[1], CLASS[0]
+    course.hand_in(alice)
+    grade_assignment(course.course, "ps1-jacobians", jobs=1, limits=limits, quiet=True)
+    backup = course.root / "gradebook-backup.db"
+    shutil.copy(course.course.gradebook_path, backup)
+    course.hand_in(bob)
+    grade_assignment(course.course, "ps1-jacobians", jobs=1, limits=limits, quiet=True)
+    expected = {alice.student: float(alice.expected_score), bob.student: float(bob.expected_score)}
+    assert course.grades() == expected
+
+    # A backup from before bob was graded: his marker says done, the gradebook does not know him.
+    shutil.copy(backup, course.course.gradebook_path)
+    summary = grade_assignment(course.course, "ps1-jacobians", jobs=1, limits=limits, quiet=True)
+    assert summary.skipped == [alice.student] and set(summary.graded) == set(expected)
+    assert course.grades() == expected
+
+    # No gradebook at all (`make assignments` registers the problem set again): everyone is graded.
+    course.course.gradebook_path.unlink()
+    release(course.course, "ps1-jacobians")
+    summary = grade_assignment(course.course, "ps1-jacobians", jobs=2, limits=limits, quiet=True)
+    assert summary.skipped == [] and summary.ok and set(summary.graded) == set(expected)
+    assert course.grades() == expected

@@ -160,7 +160,10 @@ def test_zygote_is_shared_and_replaced_when_it_dies():
 def test_a_kernel_reads_and_writes_its_own_folder_but_no_instructor_file(tmp_path):
     from diffrn_grading.confine import available
 
+    import diffrn_grading
+
     solutions = Path(diffrn.__file__).resolve().parents[1] / "solutions" / "ps1-jacobians.md"
+    grader = Path(diffrn_grading.__file__).resolve().parent / "verify.py"
     neighbour = tmp_path / "another-student.txt"
     neighbour.write_text("not yours")
     own = tmp_path / "own"
@@ -169,7 +172,7 @@ def test_a_kernel_reads_and_writes_its_own_folder_but_no_instructor_file(tmp_pat
         "import pathlib\n"
         "pathlib.Path('scratch.txt').write_text('mine'); print(pathlib.Path('scratch.txt').read_text())\n"
         "import numpy, diffrn.checks.ps1; print('imports fine')\n"
-        f"for path in [{str(solutions)!r}, {str(neighbour)!r}]:\n"
+        f"for path in [{str(solutions)!r}, {str(neighbour)!r}, {str(grader)!r}]:\n"
         "    try:\n        pathlib.Path(path).read_text(); print('READ', path)\n"
         "    except PermissionError:\n        print('denied')\n")])
     NotebookClient(notebook, kernel_manager_class=ForkingKernelManager, timeout=30, kernel_name="python3",
@@ -177,7 +180,7 @@ def test_a_kernel_reads_and_writes_its_own_folder_but_no_instructor_file(tmp_pat
     lines = text(notebook).split("\n")
     assert lines[:2] == ["mine", "imports fine"]
     if available():
-        assert lines[2:4] == ["denied", "denied"]
+        assert lines[2:5] == ["denied", "denied", "denied"]
     else:  # documented: without Landlock the files stay readable, and grading warns
         assert lines[2].startswith("READ")
 
@@ -213,3 +216,33 @@ def test_a_double_forked_process_ends_with_its_re_check(tmp_path, heartbeat):
     assert result.read_text() == "[]" and heartbeat.stat().st_size > 0
     time.sleep(0.3)
     assert not still_beating(heartbeat), "a process the student detached outlived the re-check"
+
+
+def test_a_re_check_cannot_read_the_grader_or_the_solutions(tmp_path):
+    import diffrn_grading
+    from diffrn_grading.confine import available, readable_roots
+
+    secrets = [Path(diffrn.__file__).resolve().parents[1] / "solutions" / "ps1-jacobians.md",
+               Path(diffrn_grading.__file__).resolve().parent / "verify.py"]
+    code = ("import pathlib\nfound = []\n"
+            f"for path in {[str(p) for p in secrets]!r}:\n"
+            "    try:\n        pathlib.Path(path).read_text(); found.append('READ')\n"
+            "    except PermissionError:\n        found.append('denied')\n"
+            "pathlib.Path('found.txt').write_text(' '.join(found))\n")
+    request, result = tmp_path / "request.json", tmp_path / "result.json"
+    request.write_text(json.dumps({"module": "diffrn.checks.ps1", "student": "s", "tasks": [], "cells": [code]}))
+    fork("sandbox", env=dict(os.environ), cwd=str(tmp_path), request_path=str(request),
+         result_path=str(result), memory_bytes=2 * 2**30, cpu_seconds=10).wait(timeout=20)
+    assert (tmp_path / "found.txt").read_text() == ("denied denied" if available() else "READ READ")
+    grader = Path(diffrn_grading.__file__).resolve().parent
+    assert not any(grader.is_relative_to(root) or Path(root).is_relative_to(grader) for root in readable_roots())
+
+
+def test_a_hidden_folder_inside_a_readable_one_is_cut_out(tmp_path):
+    from diffrn_grading.confine import _without
+
+    (tmp_path / "site" / "grader").mkdir(parents=True)
+    (tmp_path / "site" / "numpy").mkdir()
+    (tmp_path / "site" / "six.py").write_text("")
+    kept = _without({str(tmp_path / "site"), "/usr"}, [tmp_path / "site" / "grader"])
+    assert kept == {str(tmp_path / "site" / "numpy"), str(tmp_path / "site" / "six.py"), "/usr"}
