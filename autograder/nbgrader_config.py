@@ -40,7 +40,7 @@ c.ClearHiddenTests.enforce_metadata = False
 
 # The exchange is where students fetch and submit through nbgrader itself (JupyterHub). On a hub
 # it must be a folder every student can reach, outside this course folder: DIFFRN_EXCHANGE names
-# it, else nbgrader's usual /srv/nbgrader/exchange if it exists (see jupyterhub.md). On a machine
+# it, else nbgrader's usual /srv/nbgrader/exchange if it exists (see hub/jupyterhub.md). On a machine
 # without a hub (LMS downloads, `make collect`) a folder inside the course is enough.
 _SHARED_EXCHANGE = "/srv/nbgrader/exchange"
 c.Exchange.root = os.environ.get("DIFFRN_EXCHANGE") or (
