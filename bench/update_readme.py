@@ -1,4 +1,4 @@
-"""Run the benchmarks and rewrite the "Measured performance" section of README.md.
+"""Run the benchmarks and rewrite the "Measured performance" page, bench/RESULTS.md.
 
     python bench/update_readme.py                      # runs every bench/*.py (as `make bench`),
                                                        # saving the output in _build/bench/bench.txt
@@ -9,7 +9,8 @@ The section between ``<!-- bench:start -->`` and ``<!-- bench:end -->`` becomes 
 every figure (``name: value`` lines) with its target, the machine and the date. The "before"
 column holds figures measured before an optimization: ``--baseline`` reads them from saved
 output (``python bench/widgets.py --baseline`` for the live demos), and otherwise the column
-of the current README is kept.
+of the current page is kept. Everything outside the markers (notes written by hand) stays.
+The README links the page; the figures are kept out of it so they do not bury the instructions.
 """
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
-README = REPO / "README.md"
+RESULTS = BENCH / "RESULTS.md"
 START, END = "<!-- bench:start -->", "<!-- bench:end -->"
 
 # Targets from the issue; a figure without one is printed for information.
@@ -83,9 +84,11 @@ def target_cell(name: str, value: str) -> str:
 
 
 def previous_before_column() -> dict:
-    """The "before" column of the table now in the README."""
+    """The "before" column of the table now on the page."""
     before = {}
-    section = README.read_text().partition(START)[2].partition(END)[0]
+    if not RESULTS.is_file():
+        return before
+    section = RESULTS.read_text().partition(START)[2].partition(END)[0]
     for row in section.splitlines():
         cells = [c.strip() for c in row.strip().strip("|").split("|")]
         if len(cells) >= 3 and cells[0].startswith("`") and cells[2]:
@@ -105,10 +108,10 @@ def section(figures: dict, before: dict) -> str:
     date = datetime.date.today().isoformat()
     lines = [
         START,
-        "## Measured performance",
+        "# Measured performance",
         "",
         "`make bench` runs `bench/*.py` (not part of `make test`); each prints `name: value` lines,",
-        "and `make bench-readme` rewrites this section from them. Times are medians of interleaved",
+        "and `make bench-readme` rewrites this page from them. Times are medians of interleaved",
         "repeats after a warm-up; the engine and Jacobian figures use one OpenBLAS thread",
         "(`OPENBLAS_NUM_THREADS=1`, unless set), and `bench/engine.py` repeats them with one thread per",
         "core (`[blas_threads=N]`). The engine benchmark is a 784-512-512-10 tanh MLP with softmax",
@@ -151,13 +154,20 @@ def main() -> None:
     before = previous_before_column()
     if args.baseline:
         before.update(baseline_figures(args.baseline))
-    readme = README.read_text()
-    if START not in readme or END not in readme:
-        raise SystemExit(f"README.md has no {START} ... {END} section to rewrite")
-    head, _, rest = readme.partition(START)
+    write_page(section(parse(text), before))
+    print(f"updated the measured-performance page {RESULTS.relative_to(REPO)}", file=sys.stderr)
+
+
+def write_page(table: str, page: Path | None = None) -> None:
+    """Put ``table`` between the markers of ``page`` (bench/RESULTS.md), keeping the rest."""
+    page = page or RESULTS
+    current = page.read_text() if page.is_file() else f"{START}\n{END}\n"
+    if START not in current or END not in current:
+        raise SystemExit(f"{page.relative_to(REPO) if page.is_relative_to(REPO) else page} has no "
+                         f"{START} ... {END} section to rewrite")
+    head, _, rest = current.partition(START)
     _, _, tail = rest.partition(END)
-    README.write_text(head + section(parse(text), before) + tail)
-    print(f"updated the measured-performance section of {README.relative_to(REPO)}", file=sys.stderr)
+    page.write_text(head + table + tail)
 
 
 if __name__ == "__main__":
