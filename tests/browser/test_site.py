@@ -130,16 +130,17 @@ def test_each_chapter_links_its_notebooks_and_they_download(open_page, site_url)
 
     for path in [p for p in PAGES if "chapters/" in p]:
         record = open_page(path)
-        links = record.page.locator(".course-notebooks a").evaluate_all("els => els.map(e => e.href)")
-        downloads = [url for url in links if url.endswith(".ipynb") and "/lite/" not in url]
-        assert len(downloads) == 2, f"{path}: expected chapter and exercise downloads, got {links}"
-        assert any("/lite/lab/index.html?path=" in url for url in links), f"{path}: no JupyterLite link"
+        box = record.page.locator(".course-notebooks")
+        downloads = box.locator("a[data-launch=download]").evaluate_all("els => els.map(e => e.href)")
+        assert len(downloads) == 2, f"{path}: expected chapter and exercise downloads, got {downloads}"
         for url in downloads:
             with urllib.request.urlopen(url) as response:
                 notebook = json.load(response)
             assert notebook["nbformat"] == 4 and notebook["cells"]
-        launch = record.page.locator("a[href*='mybinder.org'], a[href*='colab.research.google.com']").count()
-        assert launch >= 2, f"{path}: Binder and Colab launch buttons missing"
+        for service in ("jupyterlite", "binder", "colab"):
+            assert box.locator(f"a[data-launch={service}]").count() == 2, f"{path}: {service} links missing"
+        # One download menu and no launch buttons besides the course box (the theme's are off).
+        assert record.page.locator(".dropdown-download-buttons, .dropdown-launch-buttons").count() == 0
 
 
 def test_jupyterlite_site_lists_chapters_and_exercises(open_page):
