@@ -49,11 +49,12 @@ def hub(module_course, tmp_path, monkeypatch):
     return module_course, exchange, base
 
 
-def _student_env(base: dict, home: Path) -> dict:
+def _student_env(base: dict, home: Path, fresh: bool = True) -> dict:
     """A student's server: own HOME, own Jupyter config holding only the hub's nbgrader config."""
     config = home / ".jupyter"
-    config.mkdir(parents=True)
-    shutil.copy(HUB_CONFIG, config / "nbgrader_config.py")
+    if fresh:
+        config.mkdir(parents=True)
+        shutil.copy(HUB_CONFIG, config / "nbgrader_config.py")
     return dict(base, HOME=str(home), JUPYTER_CONFIG_DIR=str(config), JUPYTER_DATA_DIR=str(home / ".local"))
 
 
@@ -99,6 +100,14 @@ def test_students_fetch_and_submit_through_the_exchange_and_the_instructor_grade
     assert "2 graded, 0 failed" in run.stdout
     assert course.grades() == {"alice": 10.0, "bob": 8.0}
     assert "transpose" in course.course.feedback(ASSIGNMENT, "bob").read_text()
+
+    # Feedback goes back through the exchange: each student fetches their own page only.
+    _run(_nbgrader("release_feedback", ASSIGNMENT), course.root, base)
+    for student in ("alice", "bob"):
+        _run(_nbgrader("fetch_feedback", ASSIGNMENT, f"--student={student}"), homes[student], _student_env(base, homes[student], fresh=False))
+    pages = {student: sorted((homes[student] / ASSIGNMENT / "feedback").rglob("*.html")) for student in homes}
+    assert [len(found) for found in pages.values()] == [1, 1]
+    assert "transpose" in pages["bob"][0].read_text() and "transpose" not in pages["alice"][0].read_text()
 
 
 def _course_config(folder: Path):
