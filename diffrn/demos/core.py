@@ -294,7 +294,8 @@ def _label_widget(control, widgets):
 # The controls' accessible names. ipywidgets draws a slider as a noUiSlider handle
 # (role="slider") with no name of its own, and the visible label beside it is a separate
 # widget with typeset maths. Each control therefore carries its label as plain text in its
-# ``tooltip`` (the widget's title); assets/a11y.js copies it onto the handle as aria-label, so a
+# ``tooltip`` (ipywidgets writes it into the page as the title of the control's hidden
+# description label); assets/a11y.js copies it onto the handle as aria-label, so a
 # screen reader says "base angle θ0 (degrees), slider, 45" and the name contains the words
 # the reader sees (WCAG 2.5.3, label in name).
 _GREEK = {name: chr(code) for name, code in [
