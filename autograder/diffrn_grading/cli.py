@@ -8,7 +8,7 @@
     export [ps ...] [--format canvas] [--to FILE]   grades for the LMS (default: nbgrader's CSV)
     roster CSV [--id-column COLUMN]                 names and ids from a Canvas gradebook export
 
-The Makefile's ``assignments``, ``validate`` and ``grade`` targets call these.
+The Makefile's targets of the same names (``assignments`` for release) call these.
 """
 from __future__ import annotations
 
