@@ -69,6 +69,16 @@ def test_axe_finds_no_serious_or_critical_wcag_violation(open_page, site_url, pa
     assert not record.errors, f"{path} logged console errors: {record.errors}"
 
 
+def test_axe_finds_no_serious_or_critical_violation_in_the_dark_theme(open_page, site_url):
+    """Contrast again with the dark colours (code highlighting, demo labels, links)."""
+    path = next(p for p in PAGES if "chapters/" in p)
+    record = open_page(path, color_scheme="dark")
+    _settle(record)
+    assert record.page.evaluate("document.documentElement.dataset.theme") == "dark"
+    blocking = [v for v in _axe(record, site_url) if v["impact"] in BLOCKING]
+    assert not blocking, f"{path} (dark): " + "; ".join(f"{v['impact']} {v['id']}: {v['nodes'][:3]}" for v in blocking)
+
+
 @pytest.mark.parametrize("path", PAGES)
 def test_every_picture_says_what_it_shows(open_page, path):
     record = open_page(path)
