@@ -11,9 +11,9 @@ published notebooks there with nbclient, as a reader who clicks "run all" would:
   released problem set from the site (what nbgitpuller fetches from the notebooks branch).
 
 They need the built site (`make book`). Measured on this course's 2-core machine while other
-work loaded it (load average 5-6): Binder 176 s (most of it pip installing .binder/requirements.txt
-from pip's cache), Colab 312 s (7 chapters and 7 problem sets). The notebooks run side by side,
-one per core.
+work loaded it (load average about 5), pip's cache warm: Colab 167 s (7 chapters and 7 problem
+sets, side by side, one per core), Binder 61 s; 229 s for the file. With a cold pip cache the
+first run also downloads the pinned wheels (about 130, JAX's among them) from PyPI.
 """
 from __future__ import annotations
 
