@@ -162,7 +162,7 @@ def _verify_group(module, plans, cells, student, timeout, memory_bytes):
     with tempfile.TemporaryDirectory(prefix="diffrn-sandbox-") as folder:
         request = Path(folder) / "request.json"
         result = Path(folder) / "result.json"
-        request.write_text(json.dumps({"module": module, "student": student, "tasks": tasks, "cells": cells}))
+        request.write_text(json.dumps({"module": module, "tasks": tasks, "cells": cells}))
         process = fork("sandbox", env=student_env(student), cwd=folder, request_path=str(request), result_path=str(result),
                        memory_bytes=memory_bytes, cpu_seconds=timeout)
         try:

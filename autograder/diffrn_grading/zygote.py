@@ -7,6 +7,11 @@ a new process that no student code has touched, with its own session, limits and
 folder, ready in a few milliseconds. Re-checks (:mod:`diffrn_grading.sandbox`) are forked
 the same way.
 
+Nothing a student starts outlives its kernel or re-check: each runs as the first process of
+a PID namespace of its own, watched by a keeper process that leads its session (see
+:func:`_start`). When it ends, or the keeper is killed, Linux ends every process of that
+namespace, including any that left the session or double-forked to detach.
+
 The zygote is a fresh interpreter (``python -m diffrn_grading.zygote``) started with
 ``close_fds``, so its children inherit none of the grading worker's pipes, only the zygote's
 socket, which they close first. Linux only (fork, prctl).
