@@ -274,7 +274,9 @@ def _write_notebooks(app, exception):
         notebook = _with_setup_cell(nbformat.read(str(student_version), as_version=4), wheel_url, chapter=False)
         for target in (out / "exercises", lite_contents / "exercises"):
             nbformat.write(notebook, str(target / f"{exercise}.ipynb"))
-    # jupyterlite-sphinx runs `jupyter lite build` next; its piplite index serves the wheel.
+    # jupyterlite-sphinx runs `jupyter lite build` next, into lite/ (emptied first: no stale files
+    # from an earlier build); its piplite index serves the wheel.
+    shutil.rmtree(out / "lite", ignore_errors=True)
     options = dict(app.config.jupyterlite_build_command_options or {})
     options["piplite-wheels"] = str(wheel)
     app.config.jupyterlite_build_command_options = options
