@@ -239,6 +239,8 @@ def _write_notebooks(app, exception):
     version = package_version(root)
     wheels = out / "wheels"
     shutil.rmtree(wheels, ignore_errors=True)
+    # setuptools packs whatever is in build/lib: modules since moved or deleted would ship.
+    shutil.rmtree(root / "build", ignore_errors=True)
     built = subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
                             "-w", str(wheels), str(root)], capture_output=True, text=True)
     if built.returncode != 0:
