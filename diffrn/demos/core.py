@@ -5,7 +5,7 @@ choose its parameters. :func:`interactive_demo` wires the two together:
 
 * In a live kernel (Jupyter, JupyterLite) it builds ordinary ipywidgets controls; every
   change redraws the figure and shows it as a PNG.
-* When the book is built (``DIFFRN_DEMO_MODE=frames``, set by the Makefile), there is no
+* When the book is built (``DIFFRN_DEMO_MODE=frames``, set by the book's extension in ``_ext/``), there is no
   kernel behind the page. The plot function is rendered once per combination of control
   values, the frames are shipped inside nested ``Stack`` widgets, and each control is
   ``jslink``-ed to the stacks' ``selected_index``. The browser switches frames by itself, so
