@@ -110,7 +110,7 @@ def _archive(course: Course, assignment: str, source: Path) -> Path:
     """Copy the download into ``downloaded/<ps>/archive/`` unless the same content is there."""
     import filecmp
 
-    folder = course.root / "downloaded" / assignment / "archive"
+    folder = course.archive_folder(assignment)
     folder.mkdir(parents=True, exist_ok=True)
     if folder.resolve() in source.resolve().parents:
         return source

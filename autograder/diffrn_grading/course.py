@@ -81,11 +81,26 @@ class Course:
             found[folder.parent.name] = folder / f"{assignment}.ipynb"
         return found
 
+    def archive_folder(self, assignment: str) -> Path:
+        """Downloads from the LMS as they came (the layout of ``nbgrader zip_collect``)."""
+        return self.root / "downloaded" / assignment / "archive"
+
+    @property
+    def autograded_root(self) -> Path:
+        return self.root / "autograded"
+
     def autograded_folder(self, assignment: str, student: str) -> Path:
-        return self.root / "autograded" / student / assignment
+        return self.autograded_root / student / assignment
+
+    def autograded_notebook(self, assignment: str, student: str) -> Path:
+        return self.autograded_folder(assignment, student) / f"{assignment}.ipynb"
+
+    @property
+    def feedback_root(self) -> Path:
+        return self.root / "feedback"
 
     def feedback_folder(self, assignment: str, student: str) -> Path:
-        return self.root / "feedback" / student / assignment
+        return self.feedback_root / student / assignment
 
     def feedback(self, assignment: str, student: str) -> Path:
         return self.feedback_folder(assignment, student) / f"{assignment}.html"
@@ -101,6 +116,17 @@ class Course:
     @property
     def grades_csv(self) -> Path:
         return self.root / "grades.csv"
+
+    def export_csv(self, name: str) -> Path:
+        """A grades export for an LMS, such as ``canvas-ps1-jacobians.csv``."""
+        return self.root / name
+
+    @property
+    def roster_file(self) -> Path:
+        """The LMS roster (students' names and ids) the instructor imported."""
+        from diffrn_grading.canvas import ROSTER_FILE
+
+        return self.root / ROSTER_FILE
 
     def report_folder(self, assignment: str) -> Path:
         return self.root / "reports" / assignment

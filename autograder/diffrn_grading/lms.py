@@ -16,10 +16,10 @@ def export(course: Course, assignments: list[str], format: str = "nbgrader", to:
     """Write the grades of ``assignments`` (all if empty); returns (path, pending manual grades)."""
     from nbgrader.api import Gradebook
 
-    from diffrn_grading.canvas import ROSTER_FILE, CanvasExportPlugin
+    from diffrn_grading.canvas import CanvasExportPlugin
     from diffrn_grading.manual import pending_manual_grades
 
-    if not (course.root / "gradebook.db").exists():
+    if not course.gradebook_path.exists():
         raise GradingError(f"no gradebook in {course.root}: release and grade a problem set first")
     if format == "nbgrader":
         if assignments:
@@ -33,8 +33,8 @@ def export(course: Course, assignments: list[str], format: str = "nbgrader", to:
                 waiting.setdefault(student, []).extend(f"{name}/{g}" for g in grades)
         return path, waiting
     suffix = "-".join(assignments) if assignments else "all"
-    path = Path(to or course.root / f"canvas-{suffix}.csv")
-    plugin = CanvasExportPlugin(to=str(path), roster=str(course.root / ROSTER_FILE), assignment=list(assignments))
+    path = Path(to or course.export_csv(f"canvas-{suffix}.csv"))
+    plugin = CanvasExportPlugin(to=str(path), roster=str(course.roster_file), assignment=list(assignments))
     with Gradebook(course.gradebook_url) as gradebook:
         try:
             plugin.export(gradebook)
@@ -49,7 +49,7 @@ def run(course: Course, args) -> int:
 
     if args.command == "feedback":
         pages = regenerate_feedback(course, args.assignment)
-        print(f"rendered {len(pages)} feedback pages of {args.assignment} in {course.root / 'feedback'}")
+        print(f"rendered {len(pages)} feedback pages of {args.assignment} in {course.feedback_root}")
         print(waiting_text(pending_manual_grades(course, args.assignment)))
         return 0
     if args.command == "export":
@@ -67,6 +67,6 @@ def run(course: Course, args) -> int:
         result = import_roster(course, args.source, id_column=args.id_column)
         for number, reason in result.skipped:
             print(f"skipped row {number}: {reason}", file=sys.stderr)
-        print(f"roster: {len(result.added)} students added, {len(result.updated)} updated in {course.root / 'gradebook.db'}")
+        print(f"roster: {len(result.added)} students added, {len(result.updated)} updated in {course.gradebook_path}")
         return 0
     raise GradingError(f"unknown command {args.command}")

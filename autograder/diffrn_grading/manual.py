@@ -18,7 +18,7 @@ def pending_manual_grades(course: Course, assignment: str) -> dict[str, list[str
     """Student id -> grade ids of ``assignment`` that still need a person's score."""
     from nbgrader.api import Gradebook, MissingEntry
 
-    if not (course.root / "gradebook.db").exists():
+    if not course.gradebook_path.exists():
         return {}
     waiting: dict[str, list[str]] = {}
     with Gradebook(course.gradebook_url) as gradebook:
@@ -59,9 +59,9 @@ def regenerate_feedback(course: Course, assignment: str) -> list[Path]:
             students = sorted(s.student.id for s in gradebook.find_assignment(assignment).submissions)
         except MissingEntry:
             raise GradingError(f"the gradebook has no {assignment}: release and grade it first") from None
-    students = [s for s in students if (course.root / "autograded" / s / assignment / f"{assignment}.ipynb").is_file()]
+    students = [s for s in students if course.autograded_notebook(assignment, s).is_file()]
     if not students:
-        raise GradingError(f"no graded submissions of {assignment} in {course.root / 'autograded'}: "
+        raise GradingError(f"no graded submissions of {assignment} in {course.autograded_root}: "
                            f"run `make grade A={assignment}` first")
     api = course.api()
     api.config.GenerateFeedback.exporter_class = "diffrn_grading.feedback.FeedbackHTMLExporter"

@@ -17,7 +17,7 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from diffrn_grading.canvas import IDENTITY_COLUMNS, ROSTER_FILE, read_roster
+from diffrn_grading.canvas import IDENTITY_COLUMNS, read_roster
 from diffrn_grading.course import Course, GradingError
 
 
@@ -75,6 +75,6 @@ def import_roster(course: Course, source: Path | str, id_column: str = "ID") -> 
             known.add(student)
     if not rows:
         raise GradingError(f"{source.name} lists no students")
-    if source.resolve() != (course.root / ROSTER_FILE).resolve():
-        shutil.copyfile(source, course.root / ROSTER_FILE)
+    if source.resolve() != course.roster_file.resolve():
+        shutil.copyfile(source, course.roster_file)
     return result
