@@ -170,7 +170,6 @@ class Course:
         config = PyFileConfigLoader(self.config_file.name, path=str(self.root)).load_config()
         config.CourseDirectory.root = str(self.root)
         config.CourseDirectory.db_url = self.gradebook_url
-        config.Exchange.root = str(self.exchange)
         return config
 
     def api(self):

@@ -208,6 +208,7 @@ def _api(private, limits: Limits):
     from nbgrader.coursedir import CourseDirectory
 
     config = private.config()
+    config.Exchange.root = str(private.exchange)  # never the course's shared one
     config.Execute.timeout = limits.cell_seconds
     config.LimitOutput.max_lines = limits.output_lines
     config.GenerateFeedback.exporter_class = "diffrn_grading.feedback.FeedbackHTMLExporter"
