@@ -574,6 +574,34 @@ def expect_adjoint(cotangent, forward_of, directions, found, label: str, rtol: f
             )
 
 
+class PeakMemory:
+    """The most memory (numpy arrays included) held at once inside a ``with`` block, in bytes.
+
+    For cost checks such as "no n×n array": a call adapter measures the student's call and
+    reports ``memory.bytes`` through :func:`flag`. tracemalloc is started only if it was off.
+    """
+
+    bytes: float = 0.0
+
+    def __enter__(self) -> "PeakMemory":
+        import tracemalloc
+
+        self._was_tracing = tracemalloc.is_tracing()
+        if not self._was_tracing:
+            tracemalloc.start()
+        tracemalloc.reset_peak()
+        self._start = tracemalloc.get_traced_memory()[0]
+        return self
+
+    def __exit__(self, *exc_info) -> bool:
+        import tracemalloc
+
+        self.bytes = float(max(0, tracemalloc.get_traced_memory()[1] - self._start))
+        if not self._was_tracing:
+            tracemalloc.stop()
+        return False
+
+
 # A ``Case.call`` adapter may run in a sandbox process while the judge runs in the grader's
 # (see diffrn_grading.verify): it must report what it observed (a call count, a memory peak,
 # an exception it caught) in its return value, never in shared state and never by raising.

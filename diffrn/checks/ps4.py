@@ -10,13 +10,13 @@ Notebook usage::
 """
 from __future__ import annotations
 
-import tracemalloc
+import contextlib
 
 import numpy as np
 
 from diffrn.checks.core import (
     Answer, Case, CheckFailure, Exercise, ProblemSet, backward_error, expect_array, expect_close_named,
-    expect_scalar, flag, flagged,
+    PeakMemory, expect_scalar, flag, flagged,
 )
 from diffrn.checks.functions import CallLimitExceeded
 
@@ -142,29 +142,19 @@ def _products_call(jacobian, v, limit=None, measure=False):
 
     def call(student):
         jvp_r, vjp_r = Product(jacobian, "jvp", limit), Product(jacobian, "vjp", limit)
-        if measure:
-            was_tracing = tracemalloc.is_tracing()
-            if not was_tracing:
-                tracemalloc.start()
-            start = tracemalloc.get_traced_memory()[0]
-            tracemalloc.reset_peak()
-        try:
-            result = student(jvp_r, vjp_r, v)
-        except MemoryError as error:
-            result = flag("memory error", str(error)[:150])
-        except CallLimitExceeded:
-            result = flag("too many calls")
-        except ValueError:
-            if not (jvp_r.misuse or vjp_r.misuse):
-                raise
-            result = flag("misuse")
-        finally:
-            peak = 0.0
-            if measure:
-                peak = float(max(0, tracemalloc.get_traced_memory()[1] - start))
-                if not was_tracing:
-                    tracemalloc.stop()
-        return flag("observed", result, jvp_r.calls, vjp_r.calls, jvp_r.misuse or vjp_r.misuse, peak)
+        memory = PeakMemory()
+        with memory if measure else contextlib.nullcontext():
+            try:
+                result = student(jvp_r, vjp_r, v)
+            except MemoryError as error:
+                result = flag("memory error", str(error)[:150])
+            except CallLimitExceeded:
+                result = flag("too many calls")
+            except ValueError:
+                if not (jvp_r.misuse or vjp_r.misuse):
+                    raise
+                result = flag("misuse")
+        return flag("observed", result, jvp_r.calls, vjp_r.calls, jvp_r.misuse or vjp_r.misuse, memory.bytes)
 
     return call
 
@@ -549,7 +539,8 @@ def _damped_hard_case(label, g, H, lam):
             f"{label}: your step does not solve (H + λI) p = -g accurately: its backward error "
             f"‖(H + λI) p + g‖ / (‖H + λI‖ ‖p‖) is {error:.1e}, expected at most {BACKWARD_TOL:.0e} (H + λI has "
             f"condition number about {np.linalg.cond(shifted):.0e}). Multiplying by an explicit inverse "
-            "(np.linalg.inv) loses accuracy on ill-conditioned matrices; use np.linalg.solve(H + lam * np.eye(n), -g).")
+            "(np.linalg.inv) loses accuracy on ill-conditioned matrices; solve the linear system (H + λI) p = -g "
+            "itself (np.linalg.solve).")
 
     return Case(label, (g, H, float(lam)), judge)
 

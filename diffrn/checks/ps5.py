@@ -9,13 +9,12 @@ Notebook usage::
 """
 from __future__ import annotations
 
-import tracemalloc
 
 import numpy as np
 
 from diffrn.checks.core import (
     Answer, Case, CheckFailure, Exercise, ProblemSet, backward_error, expect_array, expect_close_named,
-    expect_scalar, expect_tuple, flag, flagged, quietly,
+    PeakMemory, expect_scalar, expect_tuple, flag, flagged, quietly,
 )
 from diffrn.checks.functions import TanhConditioner
 
@@ -79,8 +78,8 @@ def _nonfinite_gradient(answer: Answer, label: str, n: int, det: float, logabs: 
             f"{label}: your answer contains NaN or inf. Here det A "
             f"{'overflows to inf' if not np.isfinite(det) else 'underflows to 0'} in floating point (log|det A| = "
             f"{logabs:.6g}), so anything computed through det A (dividing by it, Jacobi's formula det(A)·A⁻ᵀ / "
-            "det(A)) breaks. The gradient never needs det A: it is A⁻ᵀ, the solution of Aᵀ G = I "
-            "(np.linalg.solve(A.T, np.eye(n)))."
+            "det(A)) breaks. The gradient never needs det A: it is A⁻ᵀ, the solution of Aᵀ G = I, "
+            "which a linear solve gives directly."
         )
     raise CheckFailure(f"{label}: your answer contains NaN or inf. Look for a division by zero or an overflow.")
 
@@ -176,7 +175,7 @@ def _log_det_grad_hard_case(label, A):
             f"{label}: your G does not solve Aᵀ G = I accurately: the backward error |Aᵀ G - I| / (|A| |G|) is "
             f"{error:.1e}, expected at most {BACKWARD_TOL:.0e} (A has condition number about {np.linalg.cond(A):.0e}). "
             "Routes that square the condition number (normal equations, (A Aᵀ)⁻¹ A) or go through det A lose "
-            "the accuracy; use np.linalg.solve(A.T, np.eye(n))."
+            "the accuracy; solve the linear system Aᵀ G = I itself (np.linalg.solve)."
         )
 
     return Case(label, (A,), judge, call=quietly(A))
@@ -401,21 +400,13 @@ def _planar_large_case(label, z, u, w, b):
     mistakes = _planar_mistakes(z, u, w, b)
 
     def call(function):
-        was_tracing = tracemalloc.is_tracing()
-        if not was_tracing:
-            tracemalloc.start()
-        start = tracemalloc.get_traced_memory()[0]
-        tracemalloc.reset_peak()
-        try:
-            with np.errstate(all="ignore"):
-                result = function(z, u, w, b)
-        except MemoryError as error:
-            result = flag("memory error", str(error)[:150])
-        finally:
-            peak = max(0, tracemalloc.get_traced_memory()[1] - start)
-            if not was_tracing:
-                tracemalloc.stop()
-        return flag("measured", result, float(peak))
+        with PeakMemory() as memory:
+            try:
+                with np.errstate(all="ignore"):
+                    result = function(z, u, w, b)
+            except MemoryError as error:
+                result = flag("memory error", str(error)[:150])
+        return flag("measured", result, memory.bytes)
 
     def judge(answer: Answer):
         problem = flagged(answer)

@@ -34,8 +34,7 @@ def _implicit_case(label, F_x, F_y):
         (-np.linalg.solve(F_y.T, F_x), "You solved with F_yᵀ; solve with F_y itself: y' = -F_y⁻¹ F_x."),
     ]
     if m == n:
-        mistakes.append((-F_x @ np.linalg.inv(F_y), "Wrong order: F_y⁻¹ multiplies from the left, y' = -F_y⁻¹ F_x "
-                                                    "(np.linalg.solve(F_y, F_x))."))
+        mistakes.append((-F_x @ np.linalg.inv(F_y), "Wrong order: F_y⁻¹ multiplies from the left, y' = -F_y⁻¹ F_x."))
         mistakes.append((-np.linalg.solve(F_x, F_y) if abs(np.linalg.det(F_x)) > 1e-8 else np.zeros(0),
                          "You solved with F_x; the matrix to solve with is F_y (the derivative in the unknowns y)."))
     mistakes.append((expected.T, "Your matrix is the transpose of the right one: rows index the unknowns y, columns x."))
@@ -45,8 +44,8 @@ def _implicit_case(label, F_x, F_y):
         if problem:
             raise CheckFailure(
                 f"{label}: your function raised ValueError: {problem[1][0].text}. The shapes do not fit: F_y is "
-                f"{m}×{m} and F_x is {m}×{n}, so F_y⁻¹ multiplies from the left: -np.linalg.solve(F_y, F_x) "
-                "(a wrong order F_x @ inv(F_y) only fits when m = n)."
+                f"{m}×{m} and F_x is {m}×{n}, so F_y⁻¹ multiplies from the left in y' = -F_y⁻¹ F_x "
+                "(the wrong order F_x F_y⁻¹ only fits when m = n)."
             )
         found = expect_array(answer, (m, n), label, f"y has {m} entr{'ies' if m > 1 else 'y'} and x has {n}, so dy/dx is {m}×{n}")
         expect_close_named(found, expected, label, EXACT_RTOL, "entry of dy/dx", mistakes)
@@ -101,7 +100,7 @@ def _implicit_hard_case(label, F_x, F_y):
         problem = flagged(answer)
         if problem:
             raise CheckFailure(f"{label}: your function raised ValueError: {problem[1][0].text}. F_y is {m}×{m} and "
-                               f"F_x is {m}×{n}: compute -np.linalg.solve(F_y, F_x).")
+                               f"F_x is {m}×{n}: in y' = -F_y⁻¹ F_x, F_y⁻¹ multiplies from the left.")
         found = expect_array(answer, (m, n), label, f"dy/dx is {m}×{n}")
         error = backward_error(F_y, -found, F_x)
         if error <= BACKWARD_TOL:
@@ -112,7 +111,7 @@ def _implicit_hard_case(label, F_x, F_y):
             f"{label}: your dy/dx does not solve F_y · dy/dx = -F_x accurately: the backward error "
             f"|F_y S + F_x| / (|F_y| |S|) is {error:.1e}, expected at most {BACKWARD_TOL:.0e} (F_y has condition "
             f"number about {np.linalg.cond(F_y):.0e}). An explicit inverse (np.linalg.inv) loses accuracy on "
-            "ill-conditioned matrices; use np.linalg.solve(F_y, F_x) (or lstsq)."
+            "ill-conditioned matrices; solve a linear system with F_y instead (np.linalg.solve or lstsq)."
         )
 
     return Case(label, (F_x, F_y), judge, call=_shape_errors_flagged(F_x, F_y))
@@ -244,8 +243,8 @@ def _newton_case(label, function, y, x0, tol=None, max_iter=None, hint=""):
             kind, message = problem[1][0].text, problem[1][1].text
             raise CheckFailure(
                 f"{label}: Newton's method converges here, but your function raised {kind}: {message}. "
-                "The step solves J_f(x) Δ = f(x) - y with J_f itself (np.linalg.solve(jac_f(x), f(x) - y), "
-                "not J_f(x).T) and updates x ← x - Δ; stop when ||f(x) - y|| <= tol·max(1, ||y||), a tolerance "
+                "The step solves J_f(x) Δ = f(x) - y with J_f itself (not its transpose) "
+                "and updates x ← x - Δ; stop when ||f(x) - y|| <= tol·max(1, ||y||), a tolerance "
                 "relative to ||y||." + (f" {hint}" if hint else "")
             )
         found = expect_array(answer, (n,), label, f"x has the {n} entries of x0")

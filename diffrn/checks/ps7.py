@@ -10,13 +10,13 @@ Notebook usage::
 """
 from __future__ import annotations
 
-import tracemalloc
+import contextlib
 
 import numpy as np
 
 from diffrn.checks.core import (
     Answer, Case, CheckFailure, Exercise, ProblemSet, expect_array, expect_close_named, expect_tuple, flag,
-    flagged,
+    PeakMemory, flagged,
 )
 
 EXACT_RTOL = 1e-9
@@ -54,15 +54,10 @@ def _shape_or_memory_errors_flagged(*args, measure_peak: bool = False):
     """
 
     def call(function):
-        was_tracing = tracemalloc.is_tracing()
-        if measure_peak:
-            if not was_tracing:
-                tracemalloc.start()
-            tracemalloc.reset_peak()
+        memory = PeakMemory()
         try:
-            start = tracemalloc.get_traced_memory()[0] if measure_peak else 0
-            result = function(*args)
-            peak = tracemalloc.get_traced_memory()[1] - start if measure_peak else 0
+            with memory if measure_peak else contextlib.nullcontext():
+                result = function(*args)
         except MemoryError as error:
             return flag("memory", str(error)[:150])
         except ValueError as error:
@@ -70,11 +65,8 @@ def _shape_or_memory_errors_flagged(*args, measure_peak: bool = False):
             if not any(word in text for word in ("matmul", "aligned", "shape", "reshape", "solve")):
                 raise
             return flag("shapes", text[:150])
-        finally:
-            if measure_peak and not was_tracing:
-                tracemalloc.stop()
-        if peak > PEAK_LIMIT:
-            return flag("peak", float(peak))
+        if memory.bytes > PEAK_LIMIT:
+            return flag("peak", memory.bytes)
         return result
 
     return call
