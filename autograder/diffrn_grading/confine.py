@@ -102,6 +102,25 @@ def answer_roots(packages: tuple[str, ...] = ("numpy",)) -> list[str]:
     return sorted(r for r in roots if os.path.exists(r))
 
 
+def answer_listing_roots() -> list[str]:
+    """Folders a re-check may list but whose files it may not read.
+
+    Python finds a module by listing the folders on ``sys.path``. :func:`answer_roots` grants
+    the standard library's entries one by one (to leave out its site-packages), so the folders
+    themselves must stay listable, or a standard module imported for the first time by an
+    answer (``functools``, ``tracemalloc``...) would not be found. Listing shows names only.
+    """
+    import site
+    import sysconfig
+
+    import diffrn
+
+    folders = {sysconfig.get_paths()[key] for key in ("stdlib", "platstdlib", "purelib", "platlib")}
+    folders.update(site.getsitepackages())
+    folders.add(str(Path(diffrn.__file__).resolve().parent))
+    return sorted(folder for folder in folders if os.path.isdir(folder))
+
+
 def confine(writable: list[str], readable_files: list[str] = (), answers_only: bool = False) -> bool:
     """Restrict this process (and its future children) as described above; False if unavailable.
 
@@ -119,6 +138,8 @@ def confine(writable: list[str], readable_files: list[str] = (), answers_only: b
     for root in (answer_roots() if answers_only else readable_roots()):
         # A single file (diffrn/__init__.py) cannot take directory rights.
         ruleset.allow(root, rules=read if os.path.isdir(root) else FSAccess.READ_FILE | FSAccess.EXECUTE)
+    if answers_only:
+        ruleset.allow(*answer_listing_roots(), rules=FSAccess.READ_DIR)
     devices = read | FSAccess.WRITE_FILE  # /dev/null, /dev/shm, /proc/self/...
     ruleset.allow(*(p for p in DEVICES if os.path.isdir(p)), rules=devices & ruleset.restrict_rules)
     for path in readable_files:

@@ -115,3 +115,38 @@ def still_beating(path: Path, wait: float = 1.0) -> bool:
     before = path.stat().st_size
     time.sleep(wait)
     return path.stat().st_size != before
+
+
+# One realistic mistake per problem set: assignment -> (function, its wrong code, words its
+# one-line diagnosis contains). Each function's answer cell has the function's name as grade_id.
+TYPICAL_MISTAKES = {
+    "ps1-jacobians": ("spherical_jacobian", """def spherical_jacobian(r, theta, phi):
+    st, ct, sp, cp = np.sin(theta), np.cos(theta), np.sin(phi), np.cos(phi)
+    return np.array([[st * cp, r * ct * cp, -r * st * sp],
+                     [st * sp, r * ct * sp, r * st * cp],
+                     [ct, -r * st, 0.0]]).T
+""", "transpose of the right one"),
+    "ps2-chain-rule": ("weighted_least_squares_grad", """def weighted_least_squares_grad(theta, Phi, y, w):
+    Phi, y, theta = np.asarray(Phi, float), np.asarray(y, float), np.asarray(theta, float)
+    return -2 * Phi.T @ (y - Phi @ theta)
+""", "ignores the weights"),
+    "ps3-backprop": ("relu_vjp", """def relu_vjp(x, g):
+    return np.where(np.asarray(x) >= 0, g, 0.0)
+""", "x > 0, not x >= 0"),
+    "ps4-hessians": ("damped_newton_step", """def damped_newton_step(g, H, lam):
+    H = np.asarray(H, float)
+    return np.linalg.solve(H + lam * np.eye(H.shape[0]), np.asarray(g, float))
+""", "wrong sign"),
+    "ps5-change-of-variables": ("log_abs_det_grad", """def log_abs_det_grad(A):
+    A = np.asarray(A, float)
+    return np.linalg.solve(A, np.eye(A.shape[0]))
+""", "You returned A⁻¹"),
+    "ps6-implicit-functions": ("implicit_second_derivative", """def implicit_second_derivative(Fx, Fy, Fxx, Fxy, Fyy):
+    yp = -Fx / Fy
+    return float(-(Fxx + Fxy * yp + Fyy * yp ** 2) / Fy)
+""", "cross term has a factor 2"),
+    "ps7-matrix-calculus": ("inverse_vjp", """def inverse_vjp(A, G):
+    A = np.asarray(A, float)
+    return -np.linalg.solve(A, np.asarray(G, float)) @ np.linalg.inv(A)
+""", "transposes are missing"),
+}

@@ -12,17 +12,10 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from corpus import Submission, solution_code
+from corpus import TYPICAL_MISTAKES, Submission, solution_code
 from diffrn_grading.course import DEFAULT_COURSE, Course, assignments, release
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
-
-# One realistic mistake per problem set: (answer cell, its code, words the first line must contain).
-MISTAKES = {
-    "ps3-backprop": ("relu_vjp", "def relu_vjp(x, g):\n    return np.where(np.asarray(x) >= 0, g, 0.0)\n",
-                     "x > 0, not x >= 0"),
-}
-
 
 def _run(notebook, folder) -> nbformat.NotebookNode:
     client = NotebookClient(notebook, timeout=120, kernel_name="python3", allow_errors=True,
@@ -95,9 +88,8 @@ def test_a_mistake_shows_the_diagnosis_alone_and_a_crash_shows_the_students_own_
     name = re.search(r"^def (\w+)\(", solutions[crashing], re.M).group(1)
     crash = re.sub(r"^(def \w+\(.*\):\n)", r"\1    undefined_helper()\n", solutions[crashing], count=1, flags=re.M)
     changed = {crashing: crash}
-    if assignment in MISTAKES:
-        wrong_id, code, words = MISTAKES[assignment]
-        changed[wrong_id] = code
+    wrong_id, code, words = TYPICAL_MISTAKES[assignment]
+    changed[wrong_id] = code
     notebook, folder = _hand_in(released, "mistaken", answers=changed)
     errors = _errors(_run(notebook, folder))
     for lines in errors.values():
@@ -106,7 +98,5 @@ def test_a_mistake_shows_the_diagnosis_alone_and_a_crash_shows_the_students_own_
     assert crashed[0].startswith(f"✗ {name}:") and "NameError" in crashed[0]
     assert any("undefined_helper()" in line for line in crashed), crashed
     assert crashed[-1].startswith("NameError")
-    if assignment in MISTAKES:
-        wrong_id, _, words = MISTAKES[assignment]
-        lines = errors[f"correct_{wrong_id}"]
-        assert len(lines) == 1 and lines[0].startswith(f"✗ {wrong_id}:") and words in lines[0], lines
+    lines = errors[f"correct_{wrong_id}"]
+    assert len(lines) == 1 and lines[0].startswith(f"✗ {wrong_id}:") and words in lines[0], lines

@@ -28,3 +28,42 @@ def test_scan_flags_patching_and_quotes_the_line():
     cell.metadata["nbgrader"] = {"solution": True, "grade_id": "answer", "locked": False}
     flags = scan(nbformat.v4.new_notebook(cells=[cell]))
     assert flags == ["assigns to a numpy attribute (monkeypatching): `np.allclose = lambda *a, **k: True`"]
+
+
+def _ps3_with(relu_cell: str):
+    """The instructor's ps3 notebook and a copy whose relu_vjp answer cell is ``relu_cell``."""
+    import copy
+
+    source = jupytext.read(SOLUTIONS / "ps3-backprop.md", fmt="md:myst")
+    submission = copy.deepcopy(source)
+    for cell in submission.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == "relu_vjp":
+            cell.source = relu_cell
+    return source, submission
+
+
+RELU = "def relu_vjp(x, g):\n    return np.where(np.asarray(x) > 0, np.asarray(g, dtype=float), 0.0)\n"
+
+
+def test_an_answer_may_import_any_standard_module_in_the_recheck():
+    from diffrn_grading.verify import verify
+
+    source, submission = _ps3_with("import fractions, statistics, functools\n" + RELU)
+    verdicts = verify(source, submission, "alice")
+    assert verdicts["correct_relu_vjp"] == (True, "")
+
+
+def test_an_answer_that_removes_the_import_guard_still_cannot_load_another_package():
+    from diffrn_grading.confine import available
+    from diffrn_grading.verify import verify
+
+    if not available():
+        pytest.fail("this test needs Linux Landlock (the grading machine's confinement)")
+    cell = ("import sys\nsys.meta_path[:] = [f for f in sys.meta_path if type(f).__name__ != 'ImportGuard']\n"
+            "try:\n    import autograd\n    loaded = 'loaded'\nexcept BaseException as error:\n"
+            "    loaded = type(error).__name__\n\n"
+            "def relu_vjp(x, g):\n    raise RuntimeError(loaded)\n")
+    source, submission = _ps3_with(cell)
+    passed, message = verify(source, submission, "alice")["correct_relu_vjp"]
+    assert not passed and "loaded" not in message.split("RuntimeError:")[-1]
+    assert "PermissionError" in message or "ModuleNotFoundError" in message or "ImportError" in message
