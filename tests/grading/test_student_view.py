@@ -82,14 +82,13 @@ def test_a_solved_notebook_says_so_in_one_line_per_check(released):
 
 def test_a_mistake_shows_the_diagnosis_alone_and_a_crash_shows_the_students_own_frames(released):
     assignment, _, release_notebook, solutions = released
-    answers = [c for c in release_notebook.cells if c.metadata.get("nbgrader", {}).get("solution")
-               and c.cell_type == "code"]
-    crashing = answers[0].metadata["nbgrader"]["grade_id"]
+    wrong_id, code, words = TYPICAL_MISTAKES[assignment]
+    answers = [c.metadata["nbgrader"]["grade_id"] for c in release_notebook.cells
+               if c.metadata.get("nbgrader", {}).get("solution") and c.cell_type == "code"]
+    crashing = next(grade_id for grade_id in answers if grade_id != wrong_id)
     name = re.search(r"^def (\w+)\(", solutions[crashing], re.M).group(1)
     crash = re.sub(r"^(def \w+\(.*\):\n)", r"\1    undefined_helper()\n", solutions[crashing], count=1, flags=re.M)
-    changed = {crashing: crash}
-    wrong_id, code, words = TYPICAL_MISTAKES[assignment]
-    changed[wrong_id] = code
+    changed = {crashing: crash, wrong_id: code}
     notebook, folder = _hand_in(released, "mistaken", answers=changed)
     errors = _errors(_run(notebook, folder))
     for lines in errors.values():
