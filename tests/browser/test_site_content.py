@@ -6,7 +6,7 @@ import pytest
 from site_paths import SITE
 
 INSTRUCTOR_MARKERS = ("BEGIN HIDDEN TESTS", "### BEGIN SOLUTION", "BEGIN MARK SCHEME")
-MAX_PAGE_MB = 12.0
+MAX_PAGE_MB = 4.0  # a page, its demos' frames included, loads on a phone connection
 
 
 def _text_files():
