@@ -9,18 +9,16 @@ page again: it shows the manual score, the new total and the comment, and nothin
 from __future__ import annotations
 
 import os
-import re
 import shutil
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import nbformat
 import pytest
 
+from server_helpers import answered_release, free_port, running_server
 from site_paths import SCREENSHOTS
 
 ASSIGNMENT = "ps1-jacobians"
@@ -31,12 +29,6 @@ TOKEN = "diffrn-formgrader-test"
 REPO = Path(__file__).resolve().parents[2]
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def _env() -> dict:
     return dict(os.environ, PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
 
@@ -44,20 +36,12 @@ def _env() -> dict:
 @pytest.fixture(scope="module")
 def graded_course(tmp_path_factory):
     """A course with alice's ps1 autograded: her written answer waits for a person."""
-    from diffrn_grading.course import DEFAULT_COURSE, Course, release
+    from diffrn_grading.course import DEFAULT_COURSE, Course
 
     root = tmp_path_factory.mktemp("course")
     shutil.copy(DEFAULT_COURSE / "nbgrader_config.py", root)
     course = Course(root)
-    notebook = nbformat.read(str(release(course, ASSIGNMENT)), as_version=4)
-    source = nbformat.read(str(course.source_notebook(ASSIGNMENT)), as_version=4)
-    answers = {cell.metadata["nbgrader"]["grade_id"]: re.sub(r"^\s*### (BEGIN|END) SOLUTION\n?", "", cell.source, flags=re.M)
-               for cell in source.cells if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("solution")}
-    answers[WRITTEN] = ANSWER
-    for cell in notebook.cells:
-        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-        if grade_id in answers:
-            cell.source = answers[grade_id]
+    notebook = answered_release(course, ASSIGNMENT, {WRITTEN: ANSWER})
     folder = root / "submitted" / "alice" / ASSIGNMENT
     folder.mkdir(parents=True)
     nbformat.write(notebook, str(folder / f"{ASSIGNMENT}.ipynb"))
@@ -70,35 +54,15 @@ def graded_course(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def formgrader(graded_course, tmp_path_factory):
-    port = _free_port()
+    port = free_port()
     settings = tmp_path_factory.mktemp("jupyter")
     command = [sys.executable, "-m", "jupyter_server", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
                "--ServerApp.port_retries=0", f"--ServerApp.token={TOKEN}", f"--ServerApp.root_dir={graded_course.root}",
                "--ServerApp.jpserver_extensions={'nbgrader.server_extensions.formgrader': True}", "--allow-root"]
-    log = open(settings / "server.log", "w")
-    server = subprocess.Popen(command, cwd=graded_course.root, stdout=log, stderr=subprocess.STDOUT,
-                              env={**_env(), "JUPYTER_CONFIG_DIR": str(settings), "JUPYTER_RUNTIME_DIR": str(settings)})
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            urllib.request.urlopen(f"{url}/formgrader/?token={TOKEN}", timeout=5)
-            break
-        except OSError:
-            if server.poll() is not None or time.monotonic() > deadline:
-                server.kill()
-                server.wait()
-                log.close()
-                pytest.fail(f"formgrader did not start on {url}:\n{(settings / 'server.log').read_text()[-3000:]}")
-            time.sleep(0.5)
-    yield url
-    server.terminate()
-    try:
-        server.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        server.kill()
-        server.wait()
-    log.close()
+    with running_server(command, f"{url}/formgrader/?token={TOKEN}", settings / "server.log", cwd=graded_course.root,
+                        env={**_env(), "JUPYTER_CONFIG_DIR": str(settings), "JUPYTER_RUNTIME_DIR": str(settings)}):
+        yield url
 
 
 def _manual_grade(course):

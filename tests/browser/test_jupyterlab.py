@@ -6,17 +6,13 @@ the nbgrader release of ps3, solved except for one typical mistake typed into an
 from __future__ import annotations
 
 import os
-import re
 import shutil
-import socket
-import subprocess
 import sys
-import time
-import urllib.request
 
 import nbformat
 import pytest
 
+from server_helpers import answered_release, free_port, running_server
 from site_paths import SCREENSHOTS
 
 ASSIGNMENT = "ps3-backprop"
@@ -24,29 +20,14 @@ MISTAKE = "def relu_vjp(x, g):\n    return np.where(np.asarray(x) >= 0, g, 0.0)\
 TOKEN = "diffrn-browser-test"
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def student_folder(tmp_path_factory):
-    from diffrn_grading.course import DEFAULT_COURSE, Course, release
+    from diffrn_grading.course import DEFAULT_COURSE, Course
 
     course_root = tmp_path_factory.mktemp("course")
     shutil.copy(DEFAULT_COURSE / "nbgrader_config.py", course_root)
-    course = Course(course_root)
-    notebook = nbformat.read(str(release(course, ASSIGNMENT)), as_version=4)
-    source = nbformat.read(str(course.source_notebook(ASSIGNMENT)), as_version=4)
-    answers = {cell.metadata["nbgrader"]["grade_id"]: re.sub(r"^\s*### (BEGIN|END) SOLUTION\n?", "", cell.source, flags=re.M)
-               for cell in source.cells if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("solution")}
-    answers["relu_vjp"] = MISTAKE
     # Every other function solved: Run All stops at the first failing check, which is then this one.
-    for cell in notebook.cells:
-        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-        if grade_id in answers:
-            cell.source = answers[grade_id]
+    notebook = answered_release(Course(course_root), ASSIGNMENT, {"relu_vjp": MISTAKE})
     home = tmp_path_factory.mktemp("student")
     nbformat.write(notebook, str(home / f"{ASSIGNMENT}.ipynb"))
     return home
@@ -54,31 +35,16 @@ def student_folder(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def jupyterlab(student_folder, tmp_path_factory):
-    port = _free_port()
+    port = free_port()
     settings = tmp_path_factory.mktemp("jupyter")
     command = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
                f"--ServerApp.token={TOKEN}", f"--ServerApp.root_dir={student_folder}",
                "--ServerApp.port_retries=0", "--LabApp.news_url=", "--allow-root", f"--LabApp.user_settings_dir={settings}",
                f"--LabApp.workspaces_dir={settings}"]
-    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                              env={**os.environ, "JUPYTER_CONFIG_DIR": str(settings)})
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            urllib.request.urlopen(f"{url}/api/status?token={TOKEN}", timeout=2)
-            break
-        except OSError:
-            if server.poll() is not None or time.monotonic() > deadline:
-                server.kill()
-                pytest.fail(f"JupyterLab did not start on {url} (exit code {server.poll()})")
-            time.sleep(0.5)
-    yield url
-    server.terminate()
-    try:
-        server.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        server.kill()
+    with running_server(command, f"{url}/api/status?token={TOKEN}", settings / "server.log",
+                        env={**os.environ, "JUPYTER_CONFIG_DIR": str(settings)}, timeout=90):
+        yield url
 
 
 def test_running_all_cells_shows_the_one_line_diagnosis(browser, jupyterlab):
