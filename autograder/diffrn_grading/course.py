@@ -227,27 +227,15 @@ def build_source(course: Course, assignment: str) -> bool:
     return True
 
 
-def _registered(course: Course, assignment: str) -> bool:
-    """Whether the gradebook knows the assignment and its notebooks (generate_assignment ran)."""
+def _gradebook_has(course: Course, assignment: str, what: str) -> bool:
+    """Whether the gradebook holds ``assignment`` with any ``what`` ("notebooks", "submissions")."""
     from nbgrader.api import Gradebook, MissingEntry
 
     if not course.gradebook_path.exists():
         return False
     with Gradebook(course.gradebook_url) as gradebook:
         try:
-            return bool(gradebook.find_assignment(assignment).notebooks)
-        except MissingEntry:
-            return False
-
-
-def _has_submissions(course: Course, assignment: str) -> bool:
-    from nbgrader.api import Gradebook, MissingEntry
-
-    if not course.gradebook_path.exists():
-        return False
-    with Gradebook(course.gradebook_url) as gradebook:
-        try:
-            return bool(gradebook.find_assignment(assignment).submissions)
+            return bool(getattr(gradebook.find_assignment(assignment), what))
         except MissingEntry:
             return False
 
@@ -256,9 +244,9 @@ def release(course: Course, assignment: str) -> Path:
     """Generate the student notebook ``release/<ps>/<ps>.ipynb`` from the instructor's source."""
     changed = build_source(course, assignment)
     released = course.release_notebook(assignment)
-    if not changed and released.is_file() and _registered(course, assignment):
+    if not changed and released.is_file() and _gradebook_has(course, assignment, "notebooks"):
         return released
-    if _has_submissions(course, assignment):
+    if _gradebook_has(course, assignment, "submissions"):
         raise GradingError(
             f"{assignment} changed since it was released, and the gradebook already holds submissions "
             "for it; nbgrader refuses to regenerate an assignment with submissions. Publish the change "

@@ -375,3 +375,14 @@ class Recorder:
                 f"a 1-D array of length {self.size}"
             )
         return self.function(u)
+
+
+def ill_conditioned(rng: np.random.Generator, n: int, condition: float = 1e12) -> np.ndarray:
+    """A random nonsymmetric n×n matrix with the given condition number.
+
+    Its singular values are spread evenly in log over 1 .. 1/condition: on such a matrix a
+    solve keeps its residual at rounding level and a formed inverse measurably does not.
+    """
+    U, _ = np.linalg.qr(rng.normal(size=(n, n)))
+    V, _ = np.linalg.qr(rng.normal(size=(n, n)))
+    return (U * np.logspace(0, -np.log10(condition), n)) @ V.T * rng.uniform(1, 3)

@@ -16,7 +16,7 @@ from diffrn.checks.core import (
     Answer, Case, CheckFailure, Exercise, ProblemSet, backward_error, expect_array, expect_close_named,
     PeakMemory, expect_scalar, expect_tuple, flag, flagged, quietly,
 )
-from diffrn.checks.functions import TanhConditioner
+from diffrn.checks.functions import TanhConditioner, ill_conditioned
 
 EXACT_RTOL = 1e-9
 
@@ -143,13 +143,6 @@ def _log_det_grad_hidden(rng):
         negative[[0, 1]] = negative[[1, 0]]
     cases.append(_log_det_grad_case("a random 4×4 matrix with a negative determinant", negative))
     return cases
-
-
-def ill_conditioned(rng, n, condition=1e12):
-    """A random nonsymmetric n×n matrix with the given condition number."""
-    U, _ = np.linalg.qr(rng.normal(size=(n, n)))
-    V, _ = np.linalg.qr(rng.normal(size=(n, n)))
-    return (U * np.logspace(0, -np.log10(condition), n)) @ V.T * rng.uniform(1, 3)
 
 
 def _log_det_grad_hard_case(label, A):

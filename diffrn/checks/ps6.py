@@ -18,7 +18,7 @@ from diffrn.checks.core import (
     Answer, Case, CheckFailure, Exercise, ProblemSet, backward_error, expect_array, expect_close_named,
     expect_scalar, flag, flagged,
 )
-from diffrn.checks.functions import InvertibleMap, Jacobian, LinearMap, WorkedExample
+from diffrn.checks.functions import InvertibleMap, Jacobian, LinearMap, WorkedExample, ill_conditioned
 
 EXACT_RTOL = 1e-9
 BACKWARD_TOL = 1e-12     # a solve reaches ~1e-16 here; an explicit inverse ~1e-7 at condition 1e12
@@ -83,13 +83,6 @@ def _well_conditioned(rng, m):
 def _implicit_hidden(rng):
     return [_implicit_case(f"random F_y {m}×{m} and F_x {m}×{n}", rng.normal(size=(m, n)), _well_conditioned(rng, m))
             for m, n in [(1, 3), (2, 2), (3, 1), (4, 5)]]
-
-
-def ill_conditioned(rng, m, condition=1e12):
-    """A random nonsymmetric m×m matrix with the given condition number."""
-    U, _ = np.linalg.qr(rng.normal(size=(m, m)))
-    V, _ = np.linalg.qr(rng.normal(size=(m, m)))
-    return (U * np.logspace(0, -np.log10(condition), m)) @ V.T * rng.uniform(1, 3)
 
 
 def _implicit_hard_case(label, F_x, F_y):
@@ -269,7 +262,6 @@ def _newton_case(label, function, y, x0, tol=None, max_iter=None, hint=""):
 
 def _newton_failure_case(label, function, y, x0, max_iter=None, why=""):
     args, kwargs = _newton_args(function, y, x0, None, max_iter)
-    n = args[3].size
 
     def judge(answer: Answer):
         problem = flagged(answer)

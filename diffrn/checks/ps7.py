@@ -18,6 +18,7 @@ from diffrn.checks.core import (
     Answer, Case, CheckFailure, Exercise, ProblemSet, expect_array, expect_close_named, expect_tuple, flag,
     PeakMemory, flagged,
 )
+from diffrn.checks.functions import ill_conditioned
 
 EXACT_RTOL = 1e-9
 # Two solves leave a backward error near 1e-17 at condition 1e9 (lstsq at most ~1e-15);
@@ -30,13 +31,6 @@ PEAK_LIMIT = 16e6
 
 def _matrix(rows) -> np.ndarray:
     return np.array(rows, dtype=np.float64)
-
-
-def _ill_conditioned(rng, n, condition=ILL_CONDITION):
-    """A random nonsymmetric n×n matrix with singular values spread evenly (in log) over 1 .. 1/condition."""
-    U, _ = np.linalg.qr(rng.normal(size=(n, n)))
-    V, _ = np.linalg.qr(rng.normal(size=(n, n)))
-    return (U * np.logspace(0, -np.log10(condition), n)) @ V.T * rng.uniform(1, 3)
 
 
 def _well_conditioned(rng, n):
@@ -170,7 +164,7 @@ def _inverse_hard_case(label, A, G):
 def _inverse_hard(rng):
     cases = []
     for n in (10, 30):
-        A = _ill_conditioned(rng, n)
+        A = ill_conditioned(rng, n, ILL_CONDITION)
         G = A.T @ rng.normal(size=(n, n)) @ A.T  # so that the answer is of moderate size
         cases.append(_inverse_hard_case(f"a nonsymmetric {n}×{n} A with condition number 1e9", A, G))
     return cases
