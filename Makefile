@@ -25,7 +25,7 @@ export PYTHONHASHSEED := 0
 export MPLBACKEND := Agg
 ASSIGNMENTS := $(patsubst solutions/%.md,%,$(wildcard solutions/ps*.md))
 A ?=
-JOBS ?= $(shell nproc)
+JOBS ?=
 COURSE ?= autograder
 
 .PHONY: help setup vendor book book-strict test pytest validate assignments collect grade feedback export roster \
@@ -89,7 +89,7 @@ collect: $(VENV)/.installed
 
 grade: $(VENV)/.installed
 	@test -n "$(A)" || { echo "say which problem set: make grade A=ps1-jacobians"; exit 2; }
-	$(BIN)/python -m diffrn_grading.cli --course $(COURSE) grade $(A) --jobs $(JOBS)
+	$(BIN)/python -m diffrn_grading.cli --course $(COURSE) grade $(A) $(if $(JOBS),--jobs $(JOBS))
 
 # After grading the written answers in formgrader: every feedback page again, with the manual scores.
 feedback: $(VENV)/.installed

@@ -171,14 +171,14 @@ def _placeholder_notebook(course: Course, assignment: str, student: str, folder:
 def _worker_init(memory_bytes: int) -> None:
     import resource
 
-    from diffrn_grading.zygote import die_with_parent
+    from diffrn_grading.zygote import ENVIRONMENT, Zygote, die_with_parent
 
     os.setsid()  # own process group: a runaway kernel can be killed with its worker
     die_with_parent()  # and if the batch itself is killed, its workers go too
-    # One BLAS thread per kernel: the workers already use every core between them.
-    for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ[name] = "1"
+    os.environ.update(ENVIRONMENT)  # one BLAS thread per kernel: the workers share the cores
     resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
+    # Now, while this worker has read nothing, it is the clean warm process kernels fork from.
+    Zygote.start_here()
 
 
 class _Progress:
@@ -201,7 +201,10 @@ class _Progress:
 def grade_assignment(course: Course, assignment: str, jobs: int | None = None,
                      limits: Limits | None = None, quiet: bool = False) -> Summary:
     """Autograde every submission of ``assignment``; see the module docstring."""
+    from diffrn_grading import speedups
+
     started = time.monotonic()
+    speedups.install()
     limits = limits or Limits()
     context = _pool_context()  # warms up while this process checks the release
     release(course, assignment)
@@ -236,7 +239,7 @@ def grade_assignment(course: Course, assignment: str, jobs: int | None = None,
             pending[student] = fingerprint
 
     _template_gradebook(course, assignment)
-    jobs = max(1, min(jobs or os.cpu_count() or 1, len(pending) or 1))
+    jobs = max(1, min(jobs or default_jobs(), len(pending) or 1))
     from nbgrader.api import Gradebook
 
     progress = _Progress(len(pending), f"grading {assignment}")
@@ -260,6 +263,11 @@ def grade_assignment(course: Course, assignment: str, jobs: int | None = None,
     return summary
 
 
+def default_jobs() -> int:
+    """Two grading workers per core: a worker waits on its kernel's messages about half the time."""
+    return 2 * (os.cpu_count() or 1)
+
+
 def _pool_context():
     """The fork server the workers come from, started (it imports nbgrader in the background).
 
@@ -268,9 +276,14 @@ def _pool_context():
     """
     from multiprocessing import forkserver
 
+    from diffrn_grading.zygote import ENVIRONMENT, PRELOAD
+
+    # The fork server also imports what kernels need, so each worker's zygote is a plain fork
+    # (Zygote.start_here); these settings must precede those imports.
+    os.environ.update(ENVIRONMENT)
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["diffrn_grading.worker", "diffrn_grading.verify", "diffrn_grading.kernels",
-                                    "nbgrader.apps", "nbgrader.api", "nbconvert", "jupyter_client"])
+                                    "nbgrader.apps", "nbgrader.api", "nbconvert", "jupyter_client", *PRELOAD])
     forkserver.ensure_running()
     return context
 

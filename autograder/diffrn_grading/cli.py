@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     collect_parser.add_argument("--canvas", action="store_true", help="Canvas bulk-download file names")
     grade_parser = commands.add_parser("grade")
     grade_parser.add_argument("assignment")
-    grade_parser.add_argument("--jobs", type=int, default=None, help="worker processes (default: every core)")
+    grade_parser.add_argument("--jobs", type=int, default=None, help="worker processes (default: two per core)")
     grade_parser.add_argument("--cell-timeout", type=int, default=60, help="seconds one cell may run (default 60)")
     grade_parser.add_argument("--notebook-timeout", type=int, default=300, help="seconds one notebook may run (default 300)")
     grade_parser.add_argument("--memory-gb", type=float, default=4.0, help="memory one submission may use (default 4)")

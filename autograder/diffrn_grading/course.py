@@ -36,6 +36,7 @@ class Course:
 
     root: Path = DEFAULT_COURSE
     solutions: Path = SOLUTIONS
+    gradebook: Path | None = None  # elsewhere than root/gradebook.db (a grading worker's copy)
 
     def __post_init__(self):
         object.__setattr__(self, "root", Path(self.root).resolve())
@@ -107,7 +108,7 @@ class Course:
 
     @property
     def gradebook_path(self) -> Path:
-        return self.root / "gradebook.db"
+        return Path(self.gradebook) if self.gradebook else self.root / "gradebook.db"
 
     @property
     def gradebook_url(self) -> str:
@@ -148,12 +149,12 @@ class Course:
     def template_gradebook_url(self) -> str:
         return "sqlite:///" + str(self.template_gradebook)
 
-    def private_copy(self, folder: Path) -> "Course":
+    def private_copy(self, folder: Path, gradebook: Path | None = None) -> "Course":
         """An empty course in ``folder`` with this course's configuration and sources."""
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         shutil.copy(self.config_file, folder / self.config_file.name)
-        return Course(folder, self.solutions)
+        return Course(folder, self.solutions, gradebook)
 
     # --- the instructor's notebooks
     def assignments(self) -> list[str]:

@@ -70,8 +70,13 @@ class StudentExecute(Execute):
 
 
 class ForkingExecute(StudentExecute):
-    """:class:`StudentExecute` with kernels forked from the zygote."""
+    """:class:`StudentExecute` with kernels forked from the zygote.
+
+    A forked kernel is killed as soon as the notebook has run, rather than asked to shut
+    down and polled until it has: it is disposable, and nothing of it is kept.
+    """
 
     def __init__(self, *args, **kwargs):
         kwargs["kernel_manager_class"] = ForkingKernelManager
+        kwargs.setdefault("shutdown_kernel", "immediate")
         super().__init__(*args, **kwargs)

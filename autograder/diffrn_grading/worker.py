@@ -125,9 +125,11 @@ def grade_submission(course, assignment: str, student: str, limits: Limits | Non
     ``course`` is a :class:`~diffrn_grading.course.Course` (or its folder) whose template
     gradebook (:attr:`~diffrn_grading.course.Course.template_gradebook`) holds the assignment.
     """
+    from diffrn_grading import speedups
     from diffrn_grading.course import Course
     from diffrn_grading.verify import scan, verify
 
+    speedups.install()
     started = time.monotonic()
     limits = limits or Limits()
     course = course if isinstance(course, Course) else Course(course)
@@ -149,7 +151,7 @@ def grade_submission(course, assignment: str, student: str, limits: Limits | Non
 
     private = Path(tempfile.mkdtemp(prefix=f"diffrn-grade-{student}-"))
     try:
-        mine = course.private_copy(private)
+        mine = course.private_copy(private, gradebook=speedups.private_gradebook())
         shutil.copytree(course.source_folder(assignment), mine.source_folder(assignment))
         target = mine.submitted_folder(assignment, student)
         shutil.copytree(submitted_folder, target)

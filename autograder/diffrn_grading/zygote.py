@@ -32,6 +32,12 @@ import time
 from multiprocessing.connection import Connection
 from pathlib import Path
 
+# Set before numpy, debugpy and matplotlib are first imported in a zygote. One BLAS thread:
+# the children are small, and a BLAS thread pool does not survive fork.
+ENVIRONMENT = {"MPLBACKEND": "Agg", "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+               "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+
 # What a kernel that grades a problem set imports; loaded once, in the zygote.
 def _preload() -> list[str]:
     import diffrn.checks
@@ -172,22 +178,69 @@ class ForkedProcess:
         self.send_signal(signal.SIGTERM)
 
 
+class _ChildZygote:
+    """What :class:`Zygote` uses of :class:`subprocess.Popen`, for a zygote forked by this process."""
+
+    def __init__(self, pid: int):
+        self.pid = pid
+        self.returncode: int | None = None
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            try:
+                pid, status = os.waitpid(self.pid, os.WNOHANG)
+            except ChildProcessError:  # reaped elsewhere
+                self.returncode = -signal.SIGKILL
+            else:
+                if pid:
+                    self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
+
+    def wait(self) -> int:
+        while self.poll() is None:
+            time.sleep(0.05)
+        return self.returncode
+
+
+def _fork_zygote(ours: socket.socket, theirs: socket.socket) -> _ChildZygote:
+    """Fork this process into a zygote serving on ``theirs``; see :meth:`Zygote.start_here`."""
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            ours.close()
+            fd = theirs.fileno()
+            # As a fresh interpreter started with close_fds would: no descriptor of the worker's
+            # (its pool's pipes) stays open, only standard streams and the zygote's socket.
+            os.closerange(3, fd)
+            os.closerange(fd + 1, os.sysconf("SC_OPEN_MAX"))
+            os.environ.update(ENVIRONMENT)
+            _serve(fd)
+        except BaseException:
+            import traceback
+
+            traceback.print_exc()
+        finally:
+            os._exit(code)
+    return _ChildZygote(pid)
+
+
 class Zygote:
     """A warm process that forks kernels and sandboxes on request (one per grading worker)."""
 
     _instance: "Zygote | None" = None
     _lock = threading.Lock()
 
-    def __init__(self):
+    def __init__(self, fork_here: bool = False):
         ours, theirs = socket.socketpair()
-        # One BLAS thread: the children are small, and a BLAS thread pool does not survive fork.
-        env = dict(os.environ, MPLBACKEND="Agg", PYDEVD_DISABLE_FILE_VALIDATION="1",
-                   OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
         self.owner = os.getpid()
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "diffrn_grading.zygote", str(theirs.fileno())],
-            pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL, env=env,
-        )
+        if fork_here:
+            self.process = _fork_zygote(ours, theirs)
+        else:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "diffrn_grading.zygote", str(theirs.fileno())],
+                pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL, env=dict(os.environ, **ENVIRONMENT),
+            )
         theirs.close()
         self.connection = Connection(ours.detach())
         try:
@@ -199,11 +252,27 @@ class Zygote:
                                f"run `python -m diffrn_grading.zygote` to see why")
 
     @classmethod
+    def start_here(cls) -> "Zygote":
+        """Start this process's zygote as a fork of this process, which costs no start-up.
+
+        Only for a process that is still clean: a grading worker's first moments, before it
+        has read any submission or instructor file, with the modules of :data:`PRELOAD`
+        already imported and :data:`ENVIRONMENT` set before they were (the batch's fork
+        server does both). Whatever this process holds, every kernel would inherit. A zygote
+        that dies later is replaced by a fresh interpreter (:meth:`shared`), never a fork.
+        """
+        with cls._lock:
+            cls._instance = cls(fork_here=True)
+            return cls._instance
+
+    @classmethod
     def shared(cls) -> "Zygote":
         """This process's zygote, started on first use and again if it died."""
         with cls._lock:
             zygote = cls._instance
             if zygote is None or zygote.owner != os.getpid() or zygote.process.poll() is not None:
+                if zygote is not None and zygote.owner == os.getpid():
+                    zygote.connection.close()
                 cls._instance = zygote = cls()
             return zygote
 

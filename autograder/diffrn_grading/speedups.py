@@ -1,0 +1,94 @@
+"""Work nbgrader repeats for every submission, done once per grading process instead.
+
+Grading one submission opens the gradebook about ten times (nbgrader's converters, its
+preprocessors, the grader's own reads and writes) and checks the metadata of every cell
+twice. Two of nbgrader's habits then dominate its share of the CPU time:
+
+* each ``Gradebook`` creates a new SQLAlchemy engine, and SQLAlchemy caches the SQL it
+  compiles *per engine*, so the same few dozen queries are compiled again for every
+  submission; :func:`install` keeps one engine per database URL in this process (closing
+  a gradebook still closes its connections, so a file replaced between two submissions is
+  opened afresh), and a worker keeps its private gradebook at one path
+  (:func:`private_gradebook`), so its queries are compiled once;
+* nbgrader validates each cell's metadata with ``jsonschema.validate``, which first checks
+  the *schema itself* against the JSON Schema meta-schema, on every cell; here each schema
+  is checked and compiled once, and each cell is validated against the compiled schema,
+  raising the same error ``jsonschema.validate`` would.
+
+Neither changes what is read, written or reported; ``tests/grading`` grades with them on.
+"""
+from __future__ import annotations
+
+import atexit
+import os
+import shutil
+import tempfile
+import threading
+from pathlib import Path
+
+_installed = False
+_lock = threading.Lock()
+
+
+class _SchemaValidation:
+    """``jsonschema.validate`` with each schema's check and validator made once."""
+
+    def __init__(self):
+        import jsonschema
+
+        self._jsonschema = jsonschema
+        self._validators: dict[int, tuple[object, object]] = {}
+
+    def validate(self, instance, schema) -> None:
+        """Raise the error ``jsonschema.validate(instance, schema)`` raises, if any."""
+        cached = self._validators.get(id(schema))
+        if cached is None or cached[0] is not schema:
+            kind = self._jsonschema.validators.validator_for(schema)
+            kind.check_schema(schema)
+            cached = self._validators[id(schema)] = (schema, kind(schema))
+        error = self._jsonschema.exceptions.best_match(cached[1].iter_errors(instance))
+        if error is not None:
+            raise error
+
+    def __getattr__(self, name):  # the rest of the jsonschema module, unchanged
+        return getattr(self._jsonschema, name)
+
+
+def install() -> None:
+    """Apply both speed-ups to nbgrader in this process (idempotent)."""
+    global _installed
+    with _lock:
+        if _installed:
+            return
+        import sqlalchemy
+        from nbgrader import api
+        from nbgrader.nbgraderformat import common
+
+        engines: dict = {}
+
+        def create_engine(url, **options):
+            key = (str(url), tuple(sorted(options.items())))
+            if key not in engines:
+                engines[key] = sqlalchemy.create_engine(url, **options)
+            return engines[key]
+
+        api.create_engine = create_engine
+        common.jsonschema = _SchemaValidation()
+        _installed = True
+
+
+_private_folder: str | None = None
+
+
+def private_gradebook() -> Path:
+    """Where this process keeps the gradebook copy of the submission it grades (one at a time).
+
+    The same path for every submission, so that its SQL is compiled once (see above); the
+    folder is removed when the process exits.
+    """
+    global _private_folder
+    with _lock:
+        if _private_folder is None or not os.path.isdir(_private_folder):
+            _private_folder = tempfile.mkdtemp(prefix="diffrn-worker-")
+            atexit.register(shutil.rmtree, _private_folder, True)
+    return Path(_private_folder) / "gradebook.db"

@@ -1,0 +1,77 @@
+"""The grader's speed-ups change nothing a student or an instructor sees."""
+from __future__ import annotations
+
+import base64
+
+import jsonschema
+import nbformat
+import pytest
+from bs4 import BeautifulSoup
+from nbconvert.exporters import HTMLExporter
+
+from diffrn_grading import speedups
+from diffrn_grading.feedback import FeedbackHTMLExporter
+
+PIXEL = base64.b64encode(bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082")).decode()
+
+
+def _notebook_with_images():
+    notebook = nbformat.v4.new_notebook()
+    notebook.metadata["language_info"] = {"name": "python", "pygments_lexer": "ipython3"}
+    plot = nbformat.v4.new_code_cell("plot()")
+    plot.outputs = [nbformat.v4.new_output("display_data", data={"image/png": PIXEL, "text/plain": "<Figure>"})]
+    page = nbformat.v4.new_code_cell("show()")
+    page.outputs = [nbformat.v4.new_output("display_data", data={
+        "text/html": '<div class="x"><img src="a.png"><img src="b.png" alt="a chart"/></div>'})]
+    notebook.cells = [nbformat.v4.new_markdown_cell("# Title\n\n![](c.png)"), plot, page,
+                      nbformat.v4.new_code_cell("print('no output')")]
+    return notebook
+
+
+def test_feedback_page_is_the_document_nbconvert_writes():
+    notebook = _notebook_with_images()
+    ours, _ = FeedbackHTMLExporter().from_notebook_node(notebook)
+    theirs, _ = HTMLExporter().from_notebook_node(notebook)
+    assert BeautifulSoup(ours, "html.parser") == BeautifulSoup(theirs, "html.parser")
+    soup = BeautifulSoup(ours, "html.parser")
+    assert all(image.has_attr("alt") for image in soup.find_all("img")), "every image has alternative text"
+    assert soup.find("img", alt="a chart"), "an image's own alternative text is kept"
+    assert soup.select("div.jp-OutputArea-output[tabindex='0']"), "outputs are reachable by keyboard"
+
+
+def test_cached_schema_validation_raises_what_jsonschema_raises():
+    validation = speedups._SchemaValidation()
+    schema = {"type": "object", "properties": {"points": {"type": "number", "minimum": 0}},
+              "required": ["points"]}
+    validation.validate({"points": 2}, schema)
+    for bad in ({"points": -1}, {"points": "two"}, {}):
+        with pytest.raises(jsonschema.ValidationError) as ours:
+            validation.validate(bad, schema)
+        with pytest.raises(jsonschema.ValidationError) as theirs:
+            jsonschema.validate(bad, schema)
+        assert ours.value.message == theirs.value.message
+    with pytest.raises(jsonschema.SchemaError):
+        validation.validate({}, {"type": "no such type"})
+
+
+def test_one_engine_per_gradebook_and_files_replaced_between_uses_are_reread(tmp_path, monkeypatch):
+    import os
+    import shutil
+    import sys
+
+    from nbgrader.api import Gradebook
+
+    monkeypatch.setenv("PATH", f"{os.path.dirname(sys.executable)}{os.pathsep}{os.environ['PATH']}")  # alembic
+    speedups.install()
+    first, second = tmp_path / "first.db", tmp_path / "gradebook.db"
+    with Gradebook(f"sqlite:///{first}") as gradebook:
+        gradebook.add_student("ada")
+    with Gradebook(f"sqlite:///{second}") as gradebook:
+        engine = gradebook.engine
+        gradebook.add_student("grace")
+    shutil.copy(first, second)  # as a worker replaces its private gradebook for the next student
+    with Gradebook(f"sqlite:///{second}") as gradebook:
+        assert gradebook.engine is engine
+        assert [student.id for student in gradebook.students] == ["ada"]
