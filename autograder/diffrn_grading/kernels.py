@@ -19,6 +19,7 @@ import uuid
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_client.provisioning.local_provisioner import LocalProvisioner
 from nbgrader.preprocessors import Execute
+from traitlets import Integer
 
 from diffrn_grading.course import student_env
 from diffrn_grading.zygote import fork
@@ -34,11 +35,12 @@ class ForkProvisioner(LocalProvisioner):
     """Launches the kernel as a fork of the zygote instead of a new interpreter."""
 
     async def launch_kernel(self, cmd: list[str], **kwargs):
+        memory_bytes = kwargs.pop("memory_bytes", None)
         if not _is_this_python_kernel(cmd):  # another language or interpreter: start it as usual
             return await super().launch_kernel(cmd, **kwargs)
         env = kwargs.get("env") or dict(os.environ)
         cwd = str(kwargs.get("cwd") or os.getcwd())
-        self.process = fork("kernel", argv=cmd[3:], env=env, cwd=cwd)
+        self.process = fork("kernel", argv=cmd[3:], env=env, cwd=cwd, memory_bytes=memory_bytes)
         self.pid = self.pgid = self.process.pid
         self.cwd = cwd
         return self.connection_info
@@ -72,6 +74,15 @@ class StudentExecute(Execute):
 class ForkingExecute(StudentExecute):
     """:class:`StudentExecute` with kernels forked from the zygote."""
 
+    # Set on each kernel rather than on the grading process: a Dask worker grades in a
+    # thread of a process whose own memory must not be capped by one submission's limit.
+    kernel_memory_bytes = Integer(0, help="address-space limit of each kernel in bytes (0: none)").tag(config=True)
+
     def __init__(self, *args, **kwargs):
         kwargs["kernel_manager_class"] = ForkingKernelManager
         super().__init__(*args, **kwargs)
+
+    async def async_start_new_kernel(self, **kwargs):
+        if self.kernel_memory_bytes:
+            kwargs["memory_bytes"] = self.kernel_memory_bytes
+        return await super().async_start_new_kernel(**kwargs)
