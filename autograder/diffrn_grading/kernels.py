@@ -17,6 +17,7 @@ import sys
 import uuid
 
 from jupyter_client.manager import AsyncKernelManager
+from jupyter_core.utils import run_sync
 from jupyter_client.provisioning.local_provisioner import LocalProvisioner
 from nbgrader.preprocessors import Execute
 from traitlets import Integer
@@ -69,6 +70,11 @@ class StudentExecute(Execute):
         if self._student:
             kwargs["env"] = student_env(self._student)
         return await super().async_start_new_kernel(**kwargs)
+
+    def start_new_kernel(self, **kwargs):
+        # What nbconvert's preprocess calls. nbclient defines it as run_sync(its own coroutine),
+        # which would skip the overrides of async_start_new_kernel: run this class's instead.
+        return run_sync(self.async_start_new_kernel)(**kwargs)
 
 
 class ForkingExecute(StudentExecute):
