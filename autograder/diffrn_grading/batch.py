@@ -197,11 +197,29 @@ class _Progress:
 
 
 def grade_assignment(course: Course, assignment: str, jobs: int | None = None,
-                     limits: Limits | None = None, quiet: bool = False) -> Summary:
-    """Autograde every submission of ``assignment``; see the module docstring."""
+                     limits: Limits | None = None, quiet: bool = False, cluster: str | None = None) -> Summary:
+    """Autograde every submission of ``assignment``; see the module docstring.
+
+    ``cluster``, a Dask scheduler's address (``tcp://host:8786``), grades on that cluster's
+    workers instead of ``jobs`` local processes (:mod:`diffrn_grading.cluster`); everything
+    else, the gradebook, feedback, report and resuming, is the same.
+    """
+    if not cluster:
+        return _grade(course, assignment, jobs, limits, quiet, client=None)
+    from diffrn_grading.cluster import connect
+
+    client = connect(cluster)  # before any work: a wrong address or unready workers are reported at once
+    try:
+        return _grade(course, assignment, jobs, limits, quiet, client)
+    finally:
+        client.close()
+
+
+def _grade(course: Course, assignment: str, jobs: int | None, limits: Limits | None, quiet: bool,
+           client) -> Summary:
     started = time.monotonic()
     limits = limits or Limits()
-    context = _pool_context()  # warms up while this process checks the release
+    context = None if client else _pool_context()  # warms up while this process checks the release
     release(course, assignment)
     submissions = course.submitted(assignment)
     if not submissions:
@@ -212,18 +230,22 @@ def grade_assignment(course: Course, assignment: str, jobs: int | None = None,
     summary = Summary(assignment)
     from diffrn_grading.confine import available as confinement_available
 
-    if not confinement_available():
+    if client is None and not confinement_available():
         summary.warnings.append(
             "this machine cannot confine kernels (Landlock needs Linux 5.13 or later), so student code "
             "could read instructor files; grade on Linux for that protection, and check the review flags."
         )
     from diffrn_grading.zygote import isolation_available
 
-    if not isolation_available():
+    if client is None and not isolation_available():
         summary.warnings.append(
             "this machine cannot give kernels a PID namespace of their own (Linux user namespaces are "
             "off), so a process student code detaches from its session could outlive grading."
         )
+    if client is not None:
+        from diffrn_grading.cluster import worker_warnings
+
+        summary.warnings += worker_warnings(client)
     recorded = _recorded(course, assignment)
     pending = {}
     for student, notebook in submissions.items():
@@ -240,7 +262,13 @@ def grade_assignment(course: Course, assignment: str, jobs: int | None = None,
     progress = _Progress(len(pending), f"grading {assignment}")
     try:
         with Gradebook(course.gradebook_url) as gradebook:
-            for result in _run_pool(context, course, assignment, list(pending), jobs, limits):
+            if client is not None:
+                from diffrn_grading.cluster import grade_on_cluster
+
+                results = grade_on_cluster(client, course, assignment, list(pending), limits)
+            else:
+                results = _run_pool(context, course, assignment, list(pending), jobs, limits)
+            for result in results:
                 _record(course, gradebook, assignment, result, pending[result.student])
                 progress.update(result.student)
     finally:
