@@ -48,6 +48,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="diffrn-cluster-bench-") as folder, \
             LocalCluster(n_workers=cores, threads_per_worker=1, processes=True, dashboard_address=None,
                          host="127.0.0.1", local_directory=folder) as cluster:
+        (Path(folder) / "course").mkdir()
         course = make_course(Path(folder) / "course")
         started = time.perf_counter()
         batch.grade_assignment(course, "ps1-jacobians", limits=Limits(), quiet=True, cluster=cluster.scheduler_address)
