@@ -4,6 +4,7 @@
 #   make assignments  student notebooks into autograder/release/<ps>/<ps>.ipynb
 #   make collect A=ps1-jacobians FROM=downloads.zip   LMS downloads into nbgrader's layout
 #   make grade A=ps1-jacobians [JOBS=n]   autograde, feedback and grades.csv for one problem set
+#   make grade A=ps1-jacobians CLUSTER=tcp://host:8786   the same, on a Dask cluster's workers
 #   make feedback A=ps1-jacobians   feedback pages again, after grading written answers in formgrader
 #   make export [A=ps1-jacobians] FORMAT=canvas   grades as a CSV for Canvas's gradebook import
 #   make roster FROM=canvas.csv   students' names and ids from a Canvas gradebook export
@@ -27,12 +28,13 @@ ASSIGNMENTS := $(patsubst solutions/%.md,%,$(wildcard solutions/ps*.md))
 A ?=
 JOBS ?=
 COURSE ?= autograder
+CLUSTER ?=
 
 .PHONY: help setup vendor book book-strict test pytest validate assignments collect grade feedback export roster \
         browser browser-deps bench bench-readme lock clean
 
 help:
-	@sed -n '2,11p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '2,12p' Makefile | sed 's/^# \{0,1\}//'
 
 ## --- environment -----------------------------------------------------------------------------
 $(VENV)/.installed: requirements.txt pyproject.toml autograder/pyproject.toml
@@ -89,7 +91,7 @@ collect: $(VENV)/.installed
 
 grade: $(VENV)/.installed
 	@test -n "$(A)" || { echo "say which problem set: make grade A=ps1-jacobians"; exit 2; }
-	$(BIN)/python -m diffrn_grading.cli --course $(COURSE) grade $(A) $(if $(JOBS),--jobs $(JOBS))
+	$(BIN)/python -m diffrn_grading.cli --course $(COURSE) grade $(A) $(if $(JOBS),--jobs $(JOBS)) $(if $(CLUSTER),--cluster $(CLUSTER))
 
 # After grading the written answers in formgrader: every feedback page again, with the manual scores.
 feedback: $(VENV)/.installed

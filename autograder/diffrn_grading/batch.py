@@ -2,7 +2,7 @@
 
 ``grade_assignment(course, "ps1-jacobians", jobs=2)``:
 
-* hands each submission to a worker process (:func:`diffrn_grading.worker.grade_submission`),
+* hands each submission to a worker process (:func:`diffrn_grading.worker.grade_files`),
   several at once, each with a wall-clock limit; a worker that overruns is killed and the
   student gets zero with the reason, and a fresh worker takes over;
 * records each result in the gradebook from this process only, in one transaction per
@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from diffrn_grading.course import Course, GradingError, export_grades, release
-from diffrn_grading.worker import Limits, StudentResult, grade_submission
+from diffrn_grading.worker import CourseFiles, Limits, StudentResult, SubmissionFiles, grade_files, write_files
 
 
 
@@ -114,10 +114,10 @@ def _template_gradebook(course: Course, assignment: str) -> Path:
 def _record(course: Course, gradebook, assignment: str, result: StudentResult, fingerprint: str) -> None:
     """Write one student's result: autograded files, then grades in one transaction, then the marker."""
     graded_folder = course.autograded_folder(assignment, result.student)
-    if result.autograded_dir:
+    if result.autograded:
         if graded_folder.exists():
             shutil.rmtree(graded_folder)
-        shutil.copytree(result.autograded_dir, graded_folder)
+        write_files(graded_folder, result.autograded)
     else:
         graded_folder.mkdir(parents=True, exist_ok=True)
         _placeholder_notebook(course, assignment, result.student, graded_folder)
@@ -125,8 +125,8 @@ def _record(course: Course, gradebook, assignment: str, result: StudentResult, f
     feedback_folder = course.feedback_folder(assignment, result.student)
     if feedback_folder.exists():
         shutil.rmtree(feedback_folder)
-    if result.feedback_dir:
-        shutil.copytree(result.feedback_dir, feedback_folder)
+    if result.feedback:
+        write_files(feedback_folder, result.feedback)
     with warnings.catch_warnings():
         # nbgrader's own update_or_create_submission trips SQLAlchemy's autoflush warnings.
         warnings.simplefilter("ignore")
@@ -149,8 +149,6 @@ def _record(course: Course, gradebook, assignment: str, result: StudentResult, f
         "failed_tests": result.failed_tests, "scores": result.scores,
     }, indent=1))
     _append_notes_to_feedback(course, assignment, result.student)
-    if result.autograded_dir:  # the worker's private copy of the course is no longer needed
-        shutil.rmtree(Path(result.autograded_dir).parents[2], ignore_errors=True)
 
 
 def _placeholder_notebook(course: Course, assignment: str, student: str, folder: Path) -> None:
@@ -199,14 +197,32 @@ class _Progress:
 
 
 def grade_assignment(course: Course, assignment: str, jobs: int | None = None,
-                     limits: Limits | None = None, quiet: bool = False) -> Summary:
-    """Autograde every submission of ``assignment``; see the module docstring."""
+                     limits: Limits | None = None, quiet: bool = False, cluster: str | None = None) -> Summary:
+    """Autograde every submission of ``assignment``; see the module docstring.
+
+    ``cluster``, a Dask scheduler's address (``tcp://host:8786``), grades on that cluster's
+    workers instead of ``jobs`` local processes (:mod:`diffrn_grading.cluster`); everything
+    else, the gradebook, feedback, report and resuming, is the same.
+    """
+    if not cluster:
+        return _grade(course, assignment, jobs, limits, quiet, client=None)
+    from diffrn_grading.cluster import connect
+
+    client = connect(cluster)  # before any work: a wrong address or unready workers are reported at once
+    try:
+        return _grade(course, assignment, jobs, limits, quiet, client)
+    finally:
+        client.close()
+
+
+def _grade(course: Course, assignment: str, jobs: int | None, limits: Limits | None, quiet: bool,
+           client) -> Summary:
     from diffrn_grading import speedups
 
     started = time.monotonic()
     speedups.install()
     limits = limits or Limits()
-    context = _pool_context()  # warms up while this process checks the release
+    context = None if client else _pool_context()  # warms up while this process checks the release
     release(course, assignment)
     submissions = course.submitted(assignment)
     if not submissions:
@@ -217,18 +233,22 @@ def grade_assignment(course: Course, assignment: str, jobs: int | None = None,
     summary = Summary(assignment)
     from diffrn_grading.confine import available as confinement_available
 
-    if not confinement_available():
+    if client is None and not confinement_available():
         summary.warnings.append(
             "this machine cannot confine kernels (Landlock needs Linux 5.13 or later), so student code "
             "could read instructor files; grade on Linux for that protection, and check the review flags."
         )
     from diffrn_grading.zygote import isolation_available
 
-    if not isolation_available():
+    if client is None and not isolation_available():
         summary.warnings.append(
             "this machine cannot give kernels a PID namespace of their own (Linux user namespaces are "
             "off), so a process student code detaches from its session could outlive grading."
         )
+    if client is not None:
+        from diffrn_grading.cluster import worker_warnings
+
+        summary.warnings += worker_warnings(client)
     recorded = _recorded(course, assignment)
     pending = {}
     for student, notebook in submissions.items():
@@ -245,7 +265,13 @@ def grade_assignment(course: Course, assignment: str, jobs: int | None = None,
     progress = _Progress(len(pending), f"grading {assignment}")
     try:
         with Gradebook(course.gradebook_url) as gradebook:
-            for result in _run_pool(context, course, assignment, list(pending), jobs, limits):
+            if client is not None:
+                from diffrn_grading.cluster import grade_on_cluster
+
+                results = grade_on_cluster(client, course, assignment, list(pending), limits)
+            else:
+                results = _run_pool(context, course, assignment, list(pending), jobs, limits)
+            for result in results:
                 _record(course, gradebook, assignment, result, pending[result.student])
                 progress.update(result.student)
     finally:
@@ -298,6 +324,7 @@ def _run_pool(context, course, assignment, students, jobs, limits):
     """
     from collections import deque
 
+    shared = CourseFiles.read(course, assignment)
     queue, alone = deque(students), deque()
     while queue or alone:
         batch, width = (queue, jobs) if queue else (alone, 1)
@@ -308,7 +335,7 @@ def _run_pool(context, course, assignment, students, jobs, limits):
             while batch or running:
                 while batch and len(running) < width:
                     student = batch.popleft()
-                    future = pool.submit(grade_submission, course, assignment, student, limits)
+                    future = pool.submit(grade_files, shared, SubmissionFiles.read(course, assignment, student), limits)
                     running[future] = (student, time.monotonic())
                 done, _ = wait(running, timeout=0.5, return_when=FIRST_COMPLETED)
                 for future in done:

@@ -4,6 +4,7 @@
     validate [ps ...]       sources pass every test, releases fail every test
     collect ps ZIP|DIR      place LMS downloads into <course>/submitted/<student>/<ps>/
     grade ps [--jobs n]     autograde every submission, write feedback and grades.csv
+             [--cluster tcp://host:8786]   ... on the workers of a Dask cluster instead
     feedback ps             render every feedback page again (after grading written answers by hand)
     export [ps ...] [--format canvas] [--to FILE]   grades for the LMS (default: nbgrader's CSV)
     roster CSV [--id-column COLUMN]                 names and ids from a Canvas gradebook export
@@ -40,6 +41,9 @@ def main(argv: list[str] | None = None) -> int:
     grade_parser = commands.add_parser("grade")
     grade_parser.add_argument("assignment")
     grade_parser.add_argument("--jobs", type=int, default=None, help="worker processes (default: two per core)")
+    grade_parser.add_argument("--cluster", default=None, metavar="ADDRESS",
+                              help="grade on the Dask cluster whose scheduler is at ADDRESS (tcp://host:8786) "
+                                   "instead of local worker processes")
     grade_parser.add_argument("--cell-timeout", type=int, default=60, help="seconds one cell may run (default 60)")
     grade_parser.add_argument("--notebook-timeout", type=int, default=300, help="seconds one notebook may run (default 300)")
     grade_parser.add_argument("--memory-gb", type=float, default=4.0, help="memory one submission may use (default 4)")
@@ -85,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
 
             limits = Limits(cell_seconds=args.cell_timeout, notebook_seconds=args.notebook_timeout,
                             memory_bytes=int(args.memory_gb * 2**30))
-            summary = grade_assignment(course, args.assignment, jobs=args.jobs, limits=limits)
+            summary = grade_assignment(course, args.assignment, jobs=args.jobs, limits=limits, cluster=args.cluster)
             return 0 if summary.ok else 1
         if args.command in ("feedback", "export", "roster"):
             from diffrn_grading.lms import run

@@ -149,13 +149,6 @@ class Course:
     def template_gradebook_url(self) -> str:
         return "sqlite:///" + str(self.template_gradebook)
 
-    def private_copy(self, folder: Path, gradebook: Path | None = None) -> "Course":
-        """An empty course in ``folder`` with this course's configuration and sources."""
-        folder = Path(folder)
-        folder.mkdir(parents=True, exist_ok=True)
-        shutil.copy(self.config_file, folder / self.config_file.name)
-        return Course(folder, self.solutions, gradebook)
-
     # --- the instructor's notebooks
     def assignments(self) -> list[str]:
         """Every problem set that has an instructor notebook in the solutions folder."""

@@ -17,8 +17,10 @@ import sys
 import uuid
 
 from jupyter_client.manager import AsyncKernelManager
+from jupyter_core.utils import run_sync
 from jupyter_client.provisioning.local_provisioner import LocalProvisioner
 from nbgrader.preprocessors import Execute
+from traitlets import Integer
 
 from diffrn_grading.course import student_env
 from diffrn_grading.zygote import fork
@@ -34,11 +36,12 @@ class ForkProvisioner(LocalProvisioner):
     """Launches the kernel as a fork of the zygote instead of a new interpreter."""
 
     async def launch_kernel(self, cmd: list[str], **kwargs):
+        memory_bytes = kwargs.pop("memory_bytes", None)
         if not _is_this_python_kernel(cmd):  # another language or interpreter: start it as usual
             return await super().launch_kernel(cmd, **kwargs)
         env = kwargs.get("env") or dict(os.environ)
         cwd = str(kwargs.get("cwd") or os.getcwd())
-        self.process = fork("kernel", argv=cmd[3:], env=env, cwd=cwd)
+        self.process = fork("kernel", argv=cmd[3:], env=env, cwd=cwd, memory_bytes=memory_bytes)
         self.pid = self.pgid = self.process.pid
         self.cwd = cwd
         return self.connection_info
@@ -68,6 +71,11 @@ class StudentExecute(Execute):
             kwargs["env"] = student_env(self._student)
         return await super().async_start_new_kernel(**kwargs)
 
+    def start_new_kernel(self, **kwargs):
+        # What nbconvert's preprocess calls. nbclient defines it as run_sync(its own coroutine),
+        # which would skip the overrides of async_start_new_kernel: run this class's instead.
+        return run_sync(self.async_start_new_kernel)(**kwargs)
+
 
 class ForkingExecute(StudentExecute):
     """:class:`StudentExecute` with kernels forked from the zygote.
@@ -76,7 +84,16 @@ class ForkingExecute(StudentExecute):
     down and polled until it has: it is disposable, and nothing of it is kept.
     """
 
+    # Set on each kernel rather than on the grading process: a Dask worker grades in a
+    # thread of a process whose own memory must not be capped by one submission's limit.
+    kernel_memory_bytes = Integer(0, help="address-space limit of each kernel in bytes (0: none)").tag(config=True)
+
     def __init__(self, *args, **kwargs):
         kwargs["kernel_manager_class"] = ForkingKernelManager
         kwargs.setdefault("shutdown_kernel", "immediate")
         super().__init__(*args, **kwargs)
+
+    async def async_start_new_kernel(self, **kwargs):
+        if self.kernel_memory_bytes:
+            kwargs["memory_bytes"] = self.kernel_memory_bytes
+        return await super().async_start_new_kernel(**kwargs)

@@ -8,9 +8,14 @@
    several students can be graded at once and none of them writes the real gradebook; the
    kernel is forked from the worker's warm zygote (:mod:`diffrn_grading.kernels`);
 3. re-checks every test cell out of the student's reach (:mod:`diffrn_grading.verify`);
-4. returns plain data: the score of every grade cell, messages and review flags.
+4. returns plain data: the score of every grade cell, messages and review flags, and the
+   autograded notebook and feedback page as bytes.
 
-The parent process (:mod:`diffrn_grading.batch`) is the only writer of the real gradebook.
+Its inputs are bytes too (:class:`CourseFiles`, :class:`SubmissionFiles`, read by
+:func:`grade_submission` or by the batch): :func:`grade_files` needs no access to the course
+folder, so it runs the same in a local worker process and on another machine of a Dask cluster
+(:mod:`diffrn_grading.cluster`). The parent process (:mod:`diffrn_grading.batch`) is the only
+writer of the real course folder and gradebook.
 """
 from __future__ import annotations
 
@@ -50,13 +55,85 @@ class StudentResult:
     notes: list = field(default_factory=list)       # shown to the instructor and in feedback
     flags: list = field(default_factory=list)       # review-worthy code
     failed_tests: list = field(default_factory=list)
-    autograded_dir: str = ""
-    feedback_dir: str = ""
+    autograded: dict = field(default_factory=dict)  # the autograded folder: relative path -> bytes
+    feedback: dict = field(default_factory=dict)    # the feedback folder: relative path -> bytes
     timestamp: str = ""
     seconds: float = 0.0
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self))
+        """The grading outcome without the files (they are not text)."""
+        data = asdict(self)
+        del data["autograded"], data["feedback"]
+        return json.dumps(data)
+
+
+def read_files(folder: Path) -> dict[str, bytes]:
+    """Every regular file under ``folder``: relative POSIX path -> contents.
+
+    Symbolic links are left out: a submission's files are the student's own, never what a
+    link in the upload points to on the grading machine.
+    """
+    folder = Path(folder)
+    return {path.relative_to(folder).as_posix(): path.read_bytes()
+            for path in sorted(folder.rglob("*")) if path.is_file() and not path.is_symlink()}
+
+
+def write_files(folder: Path, files: dict[str, bytes]) -> None:
+    """Write what :func:`read_files` read into ``folder``; no path may lead outside it."""
+    folder = Path(folder).resolve()
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, data in files.items():
+        target = (folder / name).resolve()
+        if not target.is_relative_to(folder):
+            raise ValueError(f"refusing to write {name!r} outside {folder}")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+
+
+@dataclass
+class CourseFiles:
+    """What every submission of one assignment is graded against, as bytes (no shared folder).
+
+    The course's nbgrader_config.py, the assignment's source folder and a snapshot of the
+    gradebook holding the assignment (:attr:`~diffrn_grading.course.Course.template_gradebook`).
+    """
+
+    assignment: str
+    config: bytes
+    source: dict
+    gradebook: bytes
+
+    @classmethod
+    def read(cls, course, assignment: str) -> "CourseFiles":
+        """Read them from ``course``, whose template gradebook must already be written."""
+        return cls(assignment, course.config_file.read_bytes(), read_files(course.source_folder(assignment)),
+                   course.template_gradebook.read_bytes())
+
+    def unpack(self, folder: Path, gradebook: Path | None = None):
+        """A private course in ``folder`` holding these files (its gradebook at ``gradebook``, if
+        given); returns its Course."""
+        from diffrn_grading.course import Course
+
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "nbgrader_config.py").write_bytes(self.config)
+        private = Course(folder, gradebook=gradebook)
+        write_files(private.source_folder(self.assignment), self.source)
+        private.gradebook_path.write_bytes(self.gradebook)
+        return private
+
+
+@dataclass
+class SubmissionFiles:
+    """One student's submitted folder, as bytes."""
+
+    student: str
+    files: dict
+
+    @classmethod
+    def read(cls, course, assignment: str, student: str) -> "SubmissionFiles":
+        folder = course.submitted_folder(assignment, student)
+        return cls(student, read_files(folder) if folder.is_dir() else {})
 
 
 class SubmissionError(Exception):
@@ -125,38 +202,45 @@ def grade_submission(course, assignment: str, student: str, limits: Limits | Non
     ``course`` is a :class:`~diffrn_grading.course.Course` (or its folder) whose template
     gradebook (:attr:`~diffrn_grading.course.Course.template_gradebook`) holds the assignment.
     """
-    from diffrn_grading import speedups
     from diffrn_grading.course import Course
+
+    course = course if isinstance(course, Course) else Course(course)
+    return grade_files(CourseFiles.read(course, assignment), SubmissionFiles.read(course, assignment, student), limits)
+
+
+def grade_files(course: CourseFiles, submitted: SubmissionFiles, limits: Limits | None = None) -> StudentResult:
+    """Autograde and verify one submission given as bytes; the result carries the output files.
+
+    What a grading worker runs, on this machine or on a cluster's: it reads and writes nothing
+    but a private folder of its own, removed before it returns.
+    """
+    from diffrn_grading import speedups
     from diffrn_grading.verify import scan, verify
 
     speedups.install()
     started = time.monotonic()
     limits = limits or Limits()
-    course = course if isinstance(course, Course) else Course(course)
+    assignment, student = course.assignment, submitted.student
     result = StudentResult(student, ok=False)
-    submitted_folder = course.submitted_folder(assignment, student)
-    source = nbformat.read(str(course.source_notebook(assignment)), as_version=4)
-    result.scores = _zero_scores(course.template_gradebook_url, assignment)
-    try:
-        submission = load_submission(submitted_folder, assignment)
-    except SubmissionError as error:
-        result.notes.append(str(error))
-        result.seconds = time.monotonic() - started
-        return result
-
-    restored = restore_test_cells(submission, source)
-    if restored:
-        result.notes.append(f"test cells deleted from the notebook were restored: {', '.join(restored)}")
-    result.flags = scan(submission)
-
     private = Path(tempfile.mkdtemp(prefix=f"diffrn-grade-{student}-"))
     try:
-        mine = course.private_copy(private, gradebook=speedups.private_gradebook())
-        shutil.copytree(course.source_folder(assignment), mine.source_folder(assignment))
+        mine = course.unpack(private, gradebook=speedups.private_gradebook())
         target = mine.submitted_folder(assignment, student)
-        shutil.copytree(submitted_folder, target)
+        write_files(target, submitted.files)
+        source = nbformat.read(str(mine.source_notebook(assignment)), as_version=4)
+        result.scores = _zero_scores(mine.gradebook_url, assignment)
+        try:
+            submission = load_submission(target, assignment)
+        except SubmissionError as error:
+            result.notes.append(str(error))
+            return result
+
+        restored = restore_test_cells(submission, source)
+        if restored:
+            result.notes.append(f"test cells deleted from the notebook were restored: {', '.join(restored)}")
+        result.flags = scan(submission)
+
         nbformat.write(submission, str(target / f"{assignment}.ipynb"))
-        shutil.copy(course.template_gradebook, mine.gradebook_path)
         timestamp = target / "timestamp.txt"
         result.timestamp = timestamp.read_text().strip() if timestamp.is_file() else ""
 
@@ -192,15 +276,14 @@ def grade_submission(course, assignment: str, student: str, limits: Limits | Non
                         f"separate process ({message}); scored 0 — review for tampering."
                     )
                     result.failed_tests.append(grade_id)
-            result.autograded_dir = str(autograded)
-            result.feedback_dir = _feedback(mine, assignment, student, result.scores, limits)
+            result.autograded = read_files(autograded)
+            result.feedback = _feedback(mine, assignment, student, result.scores, limits)
             result.ok = True
     except Exception as error:  # whatever happens to one student, the batch goes on
         result.notes.append(f"grading failed: {type(error).__name__}: {error}")
     finally:
-        if not result.autograded_dir:  # otherwise the parent copies it out, then removes it
-            shutil.rmtree(private, ignore_errors=True)
-    result.seconds = time.monotonic() - started
+        shutil.rmtree(private, ignore_errors=True)
+        result.seconds = time.monotonic() - started
     return result
 
 
@@ -212,6 +295,7 @@ def _api(private, limits: Limits):
     config = private.config()
     config.Exchange.root = str(private.exchange)  # never the course's shared one
     config.Execute.timeout = limits.cell_seconds
+    config.ForkingExecute.kernel_memory_bytes = limits.memory_bytes
     config.LimitOutput.max_lines = limits.output_lines
     config.GenerateFeedback.exporter_class = "diffrn_grading.feedback.FeedbackHTMLExporter"
     config.Autograde.autograde_preprocessors = _forking_preprocessors(config)
@@ -240,7 +324,7 @@ def _autograde(private, assignment: str, student: str, limits: Limits):
     return folder
 
 
-def _feedback(private, assignment: str, student: str, scores: dict, limits: Limits) -> str:
+def _feedback(private, assignment: str, student: str, scores: dict, limits: Limits) -> dict:
     """Write the final scores into the private gradebook and render the feedback page there.
 
     Rendering here, in the worker, keeps it parallel; the page shows the same scores the
@@ -256,7 +340,7 @@ def _feedback(private, assignment: str, student: str, scores: dict, limits: Limi
         gradebook.db.commit()
     outcome = _api(private, limits).generate_feedback(assignment, student, force=True)
     folder = private.feedback_folder(assignment, student)
-    return str(folder) if outcome["success"] and (folder / f"{assignment}.html").is_file() else ""
+    return read_files(folder) if outcome["success"] and (folder / f"{assignment}.html").is_file() else {}
 
 
 def _read_scores(private, assignment: str, student: str, scores: dict):

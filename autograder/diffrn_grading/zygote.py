@@ -367,6 +367,11 @@ def _become(request: dict, ppid: int | None = None) -> None:
     if request["kind"] == "kernel":
         from ipykernel.kernelapp import IPKernelApp
 
+        if request.get("memory_bytes"):
+            import resource
+
+            resource.setrlimit(resource.RLIMIT_AS, (request["memory_bytes"], request["memory_bytes"]))
+
         # Without a parent handle the kernel prints a console banner meant for `ipython kernel`.
         # Its history would go to a file outside the confined folders: keep it in memory.
         # In its own PID namespace the kernel's parent is outside and reads as 0; 1 means "no

@@ -246,3 +246,18 @@ def test_a_hidden_folder_inside_a_readable_one_is_cut_out(tmp_path):
     (tmp_path / "site" / "six.py").write_text("")
     kept = _without({str(tmp_path / "site"), "/usr"}, [tmp_path / "site" / "grader"])
     assert kept == {str(tmp_path / "site" / "numpy"), str(tmp_path / "site" / "six.py"), "/usr"}
+
+
+def test_a_graded_notebooks_kernel_gets_the_students_id_and_the_memory_limit(course):
+    """What nbgrader's Execute starts is our kernel: the student's id and the submission's memory limit reach it."""
+    from corpus import Submission
+    from diffrn_grading.batch import _template_gradebook
+    from diffrn_grading.worker import Limits, grade_submission
+
+    probe = "import os, resource\nprint('id', os.environ.get('DIFFRN_STUDENT_ID'), 'memory', resource.getrlimit(resource.RLIMIT_AS)[0])"
+    course.hand_in(Submission("probe_student", extra_cells=[probe]))
+    _template_gradebook(course.course, course.assignment)
+    result = grade_submission(course.course, course.assignment, "probe_student", Limits(memory_bytes=3 * 2**30))
+    graded = nbformat.reads(result.autograded[f"{course.assignment}.ipynb"].decode(), as_version=4)
+    printed = "".join(o.get("text", "") for c in graded.cells if c.cell_type == "code" for o in c.outputs)
+    assert f"id probe_student memory {3 * 2**30}" in printed
