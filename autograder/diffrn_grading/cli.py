@@ -40,8 +40,10 @@ def main(argv: list[str] | None = None) -> int:
     grade_parser = commands.add_parser("grade")
     grade_parser.add_argument("assignment")
     grade_parser.add_argument("--jobs", type=int, default=None, help="worker processes (default: every core)")
-    grade_parser.add_argument("--cell-timeout", type=int, default=60, help="seconds one cell may run (default 60)")
-    grade_parser.add_argument("--notebook-timeout", type=int, default=300, help="seconds one notebook may run (default 300)")
+    grade_parser.add_argument("--budget", type=int, default=60,
+                              help="seconds one submission may take, its notebook run and re-check together (default 60)")
+    grade_parser.add_argument("--cell-timeout", type=int, default=None,
+                              help="seconds one cell may run (default 30, and never more than the budget)")
     grade_parser.add_argument("--memory-gb", type=float, default=4.0, help="memory one submission may use (default 4)")
     commands.add_parser("feedback").add_argument("assignment")
     export_parser = commands.add_parser("export", help="grades for the LMS")
@@ -83,8 +85,12 @@ def main(argv: list[str] | None = None) -> int:
             from diffrn_grading.batch import grade_assignment
             from diffrn_grading.worker import Limits
 
-            limits = Limits(cell_seconds=args.cell_timeout, notebook_seconds=args.notebook_timeout,
-                            memory_bytes=int(args.memory_gb * 2**30))
+            try:
+                cell_seconds = args.cell_timeout or min(Limits.cell_seconds, args.budget)
+                limits = Limits(cell_seconds=cell_seconds, budget_seconds=args.budget,
+                                memory_bytes=int(args.memory_gb * 2**30))
+            except ValueError as error:
+                raise GradingError(f"{error} (options --budget and --cell-timeout)") from None
             summary = grade_assignment(course, args.assignment, jobs=args.jobs, limits=limits)
             return 0 if summary.ok else 1
         if args.command in ("feedback", "export", "roster"):
