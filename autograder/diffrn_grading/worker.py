@@ -357,25 +357,26 @@ def _note_limits(notebook, result: StudentResult, limits: Limits) -> None:
     stop = next((position for position, (_, names) in enumerate(code)
                  if NOT_RUN_BUDGET in names or NOT_RUN_KERNEL_STOPPED in names), len(code))
     for position, (label, names) in enumerate(code[:stop]):
-        if any("Timeout" in name for name in names) and position + 1 < stop:
-            result.notes.append(f"{label}: stopped after {limits.cell_seconds} s (an infinite loop?); scored 0.")
+        if any("Timeout" in name for name in names):
+            if position + 1 < stop or stop == len(code):  # else the note below says what stopped there
+                result.notes.append(f"{label}: stopped after {limits.cell_seconds} s (an infinite loop?); scored 0.")
         elif "MemoryError" in names:
             result.notes.append(f"{label}: ran out of memory (limit {limits.memory_bytes // 2**30} GB); scored 0.")
         elif "DeadKernelError" in names or "SystemExit" in names:
             name = "SystemExit" if "SystemExit" in names else "DeadKernelError"
             result.notes.append(f"{label}: the code stopped the Python kernel ({name}); scored 0.")
     if stop == len(code):
-        if code and any("Timeout" in name for name in code[-1][1]):
-            result.notes.append(f"{code[-1][0]}: stopped after {limits.cell_seconds} s (an infinite loop?); scored 0.")
         return
     last = code[stop - 1][0] if stop else "the first cell"
     why = NOT_RUN_BUDGET if NOT_RUN_BUDGET in code[stop][1] else NOT_RUN_KERNEL_STOPPED
     tests = [grade_id for grade_id, reason in _not_run_tests(notebook).items() if reason == why]
     if why == NOT_RUN_BUDGET:
-        result.notes.append(f"The notebook used its {limits.budget_seconds} s time budget in {last}; "
-                            + (f"the tests after it were not run and score 0: {', '.join(tests)}." if tests
-                               else "the cells after it were not run."))
+        note = (f"The notebook used its {limits.budget_seconds} s time budget in {last}; "
+                + (f"the tests after it were not run and score 0: {', '.join(tests)}." if tests
+                   else "the cells after it were not run."))
     else:
-        result.notes.append(f"{last} was still running after its {limits.cell_seconds} s limit and did not stop "
-                            "when interrupted (an infinite loop that ignores interrupts?), so its kernel was stopped; "
-                            "scored 0. The tests after it were judged by the re-check alone, in a separate process.")
+        note = (f"{last} was still running after its {limits.cell_seconds} s limit and did not stop when "
+                "interrupted (an infinite loop that ignores interrupts?), so its kernel was stopped; scored 0. "
+                "The tests after it were judged by the re-check alone, in a separate process.")
+    result.notes.append(note)
+    result.flags.append(f"grading was cut short: {note}")  # the instructor may want to look at it

@@ -81,12 +81,15 @@ def test_no_submission_takes_much_longer_than_its_budget(graded):
         assert sum(score for score, _ in result.scores.values()) == course.grades()[student]
 
 
-def test_feedback_says_the_budget_ran_out_and_where(graded):
-    course, _ = graded
+def test_feedback_and_review_list_say_the_budget_ran_out_and_where(graded):
+    course, summary = graded
     page = _feedback(course, "loops_everywhere")
     assert "Notes from the grader" in page
     assert f"used its {BUDGET} s time budget in" in page
     assert "the tests after it were not run and score 0" in page and "correct_linearize" in page
+    review = (course.root / "reports" / "ps1-jacobians" / "review.txt").read_text()
+    assert "loops_everywhere: grading was cut short" in review
+    assert "honest" not in summary.flagged
 
 
 def test_a_loop_that_ignores_interrupts_stops_the_kernel_not_the_grading(graded):
