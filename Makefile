@@ -3,7 +3,7 @@
 #   make test         everything CI checks: pytest, strict build, nbgrader both ways, grading, browser
 #   make assignments  student notebooks into autograder/release/<ps>/<ps>.ipynb
 #   make collect A=ps1-jacobians FROM=downloads.zip   LMS downloads into nbgrader's layout
-#   make grade A=ps1-jacobians [JOBS=n]   autograde, feedback and grades.csv for one problem set
+#   make grade A=ps1-jacobians [JOBS=n] [BUDGET=s]   autograde, feedback and grades.csv for one problem set (BUDGET: seconds per submission, default 60)
 #   make grade A=ps1-jacobians CLUSTER=tcp://host:8786   the same, on a Dask cluster's workers
 #   make feedback A=ps1-jacobians   feedback pages again, after grading written answers in formgrader
 #   make export [A=ps1-jacobians] FORMAT=canvas   grades as a CSV for Canvas's gradebook import
@@ -91,7 +91,7 @@ collect: $(VENV)/.installed
 
 grade: $(VENV)/.installed
 	@test -n "$(A)" || { echo "say which problem set: make grade A=ps1-jacobians"; exit 2; }
-	$(BIN)/python -m diffrn_grading.cli --course $(COURSE) grade $(A) $(if $(JOBS),--jobs $(JOBS)) $(if $(CLUSTER),--cluster $(CLUSTER))
+	$(BIN)/python -m diffrn_grading.cli --course $(COURSE) grade $(A) $(if $(JOBS),--jobs $(JOBS)) $(if $(BUDGET),--budget $(BUDGET)) $(if $(CLUSTER),--cluster $(CLUSTER))
 
 # After grading the written answers in formgrader: every feedback page again, with the manual scores.
 feedback: $(VENV)/.installed

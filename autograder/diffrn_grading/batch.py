@@ -347,14 +347,15 @@ def _run_pool(context, course, assignment, students, jobs, limits):
                         raise
                     except Exception as error:
                         yield _failure(student, f"grading crashed: {type(error).__name__}: {error}")
+                # Workers keep each submission within its budget; this is the net under that.
                 overdue = [f for f, (_, t0) in running.items()
-                           if time.monotonic() - t0 > 3 * limits.notebook_seconds]
+                           if time.monotonic() - t0 > limits.overdue_seconds]
                 if overdue:
                     student = running.pop(overdue[0])[0]
                     batch.extendleft(s for s, _ in running.values())
                     running.clear()
                     _kill_pool(pool)
-                    yield _failure(student, f"grading this notebook took longer than {3 * limits.notebook_seconds} s "
+                    yield _failure(student, f"grading this notebook took longer than {limits.overdue_seconds:.0f} s "
                                             "and was stopped; every test counts as failed.")
                     break
         except BrokenProcessPool:

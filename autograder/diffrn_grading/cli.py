@@ -44,8 +44,10 @@ def main(argv: list[str] | None = None) -> int:
     grade_parser.add_argument("--cluster", default=None, metavar="ADDRESS",
                               help="grade on the Dask cluster whose scheduler is at ADDRESS (tcp://host:8786) "
                                    "instead of local worker processes")
-    grade_parser.add_argument("--cell-timeout", type=int, default=60, help="seconds one cell may run (default 60)")
-    grade_parser.add_argument("--notebook-timeout", type=int, default=300, help="seconds one notebook may run (default 300)")
+    grade_parser.add_argument("--budget", type=int, default=60,
+                              help="seconds one submission may take, its notebook run and re-check together (default 60)")
+    grade_parser.add_argument("--cell-timeout", type=int, default=None,
+                              help="seconds one cell may run (default 30, and never more than the budget)")
     grade_parser.add_argument("--memory-gb", type=float, default=4.0, help="memory one submission may use (default 4)")
     commands.add_parser("feedback").add_argument("assignment")
     export_parser = commands.add_parser("export", help="grades for the LMS")
@@ -87,8 +89,12 @@ def main(argv: list[str] | None = None) -> int:
             from diffrn_grading.batch import grade_assignment
             from diffrn_grading.worker import Limits
 
-            limits = Limits(cell_seconds=args.cell_timeout, notebook_seconds=args.notebook_timeout,
-                            memory_bytes=int(args.memory_gb * 2**30))
+            try:
+                cell_seconds = args.cell_timeout or min(Limits.cell_seconds, args.budget)
+                limits = Limits(cell_seconds=cell_seconds, budget_seconds=args.budget,
+                                memory_bytes=int(args.memory_gb * 2**30))
+            except ValueError as error:
+                raise GradingError(f"{error} (options --budget and --cell-timeout)") from None
             summary = grade_assignment(course, args.assignment, jobs=args.jobs, limits=limits, cluster=args.cluster)
             return 0 if summary.ok else 1
         if args.command in ("feedback", "export", "roster"):

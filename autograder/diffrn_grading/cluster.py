@@ -180,7 +180,7 @@ def grade_on_cluster(client, course: Course, assignment: str, students: list[str
     queue = deque(students)
     running = {}  # future -> (student, submitted at)
     # The window is two tasks per thread, so a task waits for at most one other before it starts.
-    overdue_after = 2 * 3 * limits.notebook_seconds
+    overdue_after = 2 * limits.overdue_seconds
     run_id = uuid.uuid4().hex[:8]
     try:
         while queue or running:

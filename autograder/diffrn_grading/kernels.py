@@ -8,19 +8,32 @@ the checks. :class:`ForkingExecute` does the same with kernels forked from the z
 :class:`ForkProvisioner` asks the grading worker's zygote for a fork instead of starting
 ``python -m ipykernel_launcher``. The kernel manager and nbclient see an ordinary kernel:
 same connection file, signals, timeouts.
+
+:class:`ForkingExecute` also keeps a notebook within its time budget (``deadline``): no cell
+waits past it, and a kernel that goes on running after the interrupt that ends a timed-out
+cell is killed instead of waited on. The cells left are then not run; each gets an error
+output (:data:`NOT_RUN_BUDGET` or :data:`NOT_RUN_KERNEL_STOPPED`) that says why, so nbgrader
+scores their tests 0 and keeps the points of the tests that passed before (the grading worker
+then judges tests left by a stopped kernel on their own, if time is left: see worker.py).
 """
 from __future__ import annotations
 
+import math
 import os
 import shutil
 import sys
+import time
 import uuid
 
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_core.utils import run_sync
 from jupyter_client.provisioning.local_provisioner import LocalProvisioner
+from jupyter_client.utils import ensure_async
+from jupyter_core.utils import run_sync
+from nbclient.exceptions import CellTimeoutError
+from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute
-from traitlets import Integer
+from traitlets import Float, Integer
 
 from diffrn_grading.course import student_env
 from diffrn_grading.zygote import fork
@@ -77,8 +90,18 @@ class StudentExecute(Execute):
         return run_sync(self.async_start_new_kernel)(**kwargs)
 
 
+# The error names of cells a budgeted notebook did not run (see ForkingExecute).
+NOT_RUN_BUDGET = "TimeBudgetExceeded"
+NOT_RUN_KERNEL_STOPPED = "KernelStopped"
+
+
+def cell_label(cell, index: int) -> str:
+    """How notes name a cell: its nbgrader id, else its position."""
+    return cell.metadata.get("nbgrader", {}).get("grade_id") or f"cell {index + 1}"
+
+
 class ForkingExecute(StudentExecute):
-    """:class:`StudentExecute` with kernels forked from the zygote.
+    """:class:`StudentExecute` with kernels forked from the zygote, within a time budget.
 
     A forked kernel is killed as soon as the notebook has run, rather than asked to shut
     down and polled until it has: it is disposable, and nothing of it is kept.
@@ -87,6 +110,10 @@ class ForkingExecute(StudentExecute):
     # Set on each kernel rather than on the grading process: a Dask worker grades in a
     # thread of a process whose own memory must not be capped by one submission's limit.
     kernel_memory_bytes = Integer(0, help="address-space limit of each kernel in bytes (0: none)").tag(config=True)
+
+    deadline = Float(None, allow_none=True, help=(
+        "time.monotonic() by which the notebook must have run; cells not run by then are "
+        "recorded as not run (None: no budget, only the per-cell timeout)")).tag(config=True)
 
     def __init__(self, *args, **kwargs):
         kwargs["kernel_manager_class"] = ForkingKernelManager
@@ -97,3 +124,54 @@ class ForkingExecute(StudentExecute):
         if self.kernel_memory_bytes:
             kwargs["memory_bytes"] = self.kernel_memory_bytes
         return await super().async_start_new_kernel(**kwargs)
+
+    def preprocess(self, nb, resources, *args, **kwargs):
+        self._not_run: tuple[str, str] | None = None  # (error name, why) once cells stop being run
+        self._last_label = "the first cell"  # the cell run last, named in notes
+        return super().preprocess(nb, resources, *args, **kwargs)
+
+    def _get_timeout(self, cell):
+        timeout = super()._get_timeout(cell)
+        if cell is None or self.deadline is None:
+            return timeout
+        left = max(1, math.ceil(self.deadline - time.monotonic()))
+        return left if timeout is None else min(timeout, left)
+
+    async def async_execute_cell(self, cell, cell_index, execution_count=None, store_history=True):
+        if cell.cell_type != "code" or not cell.source.strip():
+            return await super().async_execute_cell(cell, cell_index, execution_count, store_history)
+        if self._not_run is None and self._out_of_time():
+            self._not_run = self._budget_used()
+        if self._not_run is not None:
+            ename, why = self._not_run
+            cell.outputs = [new_output("error", ename=ename, evalue=why, traceback=[f"{ename}: {why}"])]
+            return cell
+        self._last_label = cell_label(cell, cell_index)
+        try:
+            return await super().async_execute_cell(cell, cell_index, execution_count, store_history)
+        except CellTimeoutError:
+            # nbclient interrupted the cell at its timeout, but the kernel is still busy (it
+            # ignores or catches KeyboardInterrupt): waiting on it would cost every later cell
+            # its own timeout. The kernel is a disposable fork, so it goes.
+            await self._stop_kernel()
+            why = (f"the cell ran past its time limit and went on running after it was interrupted, "
+                   f"so the kernel was stopped in {self._last_label}")
+            cell.outputs.append(new_output("error", ename="CellTimeoutError", evalue=why,
+                                           traceback=[f"CellTimeoutError: {why}"]))
+            self._not_run = self._budget_used() if self._out_of_time() else (NOT_RUN_KERNEL_STOPPED, f"not run: {why}")
+            return cell
+
+    def _out_of_time(self) -> bool:
+        return self.deadline is not None and time.monotonic() >= self.deadline
+
+    def _budget_used(self) -> tuple[str, str]:
+        return NOT_RUN_BUDGET, f"not run: the notebook had used its time budget (the time ran out in {self._last_label})"
+
+    # nbclient binds its synchronous wrapper to its own coroutine; nbconvert calls the wrapper.
+    execute_cell = run_sync(async_execute_cell)
+
+    async def _stop_kernel(self) -> None:
+        try:
+            await ensure_async(self.km.shutdown_kernel(now=True))
+        except Exception as error:  # it may have died on its own meanwhile
+            self.log.warning("stopping the kernel: %s", error)

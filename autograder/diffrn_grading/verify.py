@@ -17,6 +17,7 @@ import json
 import re
 import subprocess
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -124,26 +125,50 @@ def scan(notebook) -> list[str]:
     return flags
 
 
-def verify(source_notebook, student_notebook, student: str, timeout: float = 120, cell_timeout: float = 60,
-           memory_bytes: int = 4 * 2**30, per_cell: bool = False) -> dict[str, tuple[bool, str]]:
-    """Judge every test cell out of the student's reach.
+def verify(source_notebook, student_notebook, student: str, seconds: float = 120, cell_timeout: float = 60,
+           memory_bytes: int = 4 * 2**30, per_cell: bool = False,
+           only: set[str] | None = None) -> dict[str, tuple[bool, str]]:
+    """Judge every test cell (or those ``only`` names) out of the student's reach, within ``seconds`` in all.
 
-    Returns grade_id -> (passed, message). All cells are checked in one sandbox run; if that
-    run hangs or crashes (or ``per_cell`` is set), each test cell gets a sandbox of its own,
-    so one function that loops forever or kills its process costs only its own tests.
+    Returns grade_id -> (passed, message). All cells are checked in one sandbox run (given at
+    most ``cell_timeout`` and half the time); if that run hangs or crashes (or ``per_cell`` is
+    set), each test cell gets a sandbox of its own, so one function that loops forever or kills
+    its process costs only its own tests. Each of those gets at most ``cell_timeout`` and an
+    equal share of the time left, so code that loops in every sandbox still ends in ``seconds``.
     """
     module, plans = plan_tests(source_notebook)
+    if only is not None:
+        plans = {grade_id: plan for grade_id, plan in plans.items() if grade_id in only}
     if module is None or not plans:
         return {}
+    deadline = time.monotonic() + seconds
     cells = student_cells(student_notebook)
     if not per_cell:
+        timeout = min(cell_timeout, seconds / 2)
         verdicts, finished = _verify_group(module, list(plans.values()), cells, student, timeout, memory_bytes)
         if finished:
             return verdicts
     verdicts = {}
-    for plan in plans.values():
-        verdicts.update(_verify_group(module, [plan], cells, student, cell_timeout, memory_bytes)[0])
+    remaining = list(plans.values())
+    while remaining:
+        plan = remaining.pop(0)
+        share = (deadline - time.monotonic()) / (len(remaining) + 1)
+        if share < MIN_SANDBOX_SECONDS:
+            verdicts[plan.grade_id] = (False, OUT_OF_TIME)
+            continue
+        verdicts.update(_verify_group(module, [plan], cells, student, min(cell_timeout, share), memory_bytes)[0])
     return verdicts
+
+
+# Below this, a sandbox could not even load numpy and the student's cells: not worth starting.
+MIN_SANDBOX_SECONDS = 0.5
+OUT_OF_TIME = "was not re-checked: the submission had used its time budget (its code loops outside the notebook's kernel?)"
+TIMED_OUT = "did not finish within {seconds:.0f} s (an infinite loop?)"
+
+
+def ran_out_of_time(message: str) -> bool:
+    """Whether a verdict's message says the re-check ran out of time (rather than a wrong answer)."""
+    return message == OUT_OF_TIME or message.startswith(TIMED_OUT.split("{")[0])
 
 
 def _verify_group(module, plans, cells, student, timeout, memory_bytes):
@@ -169,7 +194,7 @@ def _verify_group(module, plans, cells, student, timeout, memory_bytes):
             process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             process.kill()
-            reason = f"did not finish within {timeout:.0f} s (an infinite loop?)"
+            reason = TIMED_OUT.format(seconds=timeout)
             return {plan.grade_id: (False, reason) for plan in plans}, False
         try:
             outcomes = json.loads(result.read_text())

@@ -31,17 +31,37 @@ import nbformat
 
 @dataclass
 class Limits:
-    """Per-submission limits (seconds, bytes, lines of output)."""
+    """Per-submission limits (seconds, bytes, lines of output).
 
-    cell_seconds: int = 60
-    notebook_seconds: int = 300
+    ``budget_seconds`` is the wall time of one whole submission: running the notebook in its
+    kernel and re-checking its tests together. The kernel gets the budget less a share kept
+    for the re-check (:attr:`recheck_seconds`); whatever it leaves goes to the re-check too.
+    ``cell_seconds`` limits each cell within that.
+    """
+
+    cell_seconds: int = 30
+    budget_seconds: int = 60
     memory_bytes: int = 4 * 2**30
     output_lines: int = 1000
 
-    def verify_seconds(self, source) -> float:
-        """Time for re-checking all test cells at once: a cell's limit per test cell."""
-        tests = sum(1 for c in source.cells if c.metadata.get("nbgrader", {}).get("grade"))
-        return min(self.notebook_seconds, self.cell_seconds * max(2, tests))
+    def __post_init__(self):
+        if self.budget_seconds < 5:
+            raise ValueError(f"a time budget of {self.budget_seconds} s is too short to run a notebook; "
+                             "give each submission at least 5 s (the default is 60 s)")
+        if not 0 < self.cell_seconds <= self.budget_seconds:
+            raise ValueError(f"the cell time limit ({self.cell_seconds} s) must be positive and no longer than "
+                             f"the submission's time budget ({self.budget_seconds} s): lower the one or raise the other")
+
+    @property
+    def recheck_seconds(self) -> float:
+        """The least time the re-check gets, however long the kernel ran."""
+        return max(3.0, self.budget_seconds / 5)
+
+    @property
+    def overdue_seconds(self) -> float:
+        """When a submission's grading is surely stuck (the pool's safety net): the budget, plus
+        time for starting, rendering feedback and a busy machine."""
+        return self.budget_seconds + 60
 
 
 @dataclass
@@ -215,7 +235,8 @@ def grade_files(course: CourseFiles, submitted: SubmissionFiles, limits: Limits 
     but a private folder of its own, removed before it returns.
     """
     from diffrn_grading import speedups
-    from diffrn_grading.verify import scan, verify
+    from diffrn_grading.kernels import NOT_RUN_KERNEL_STOPPED
+    from diffrn_grading.verify import ran_out_of_time, scan, verify
 
     speedups.install()
     started = time.monotonic()
@@ -244,11 +265,13 @@ def grade_files(course: CourseFiles, submitted: SubmissionFiles, limits: Limits 
         timestamp = target / "timestamp.txt"
         result.timestamp = timestamp.read_text().strip() if timestamp.is_file() else ""
 
-        autograded = _autograde(mine, assignment, student, limits)
+        deadline = started + limits.budget_seconds
+        autograded = _autograde(mine, assignment, student, limits, deadline - limits.recheck_seconds)
+        recheck_seconds = max(limits.recheck_seconds, deadline - time.monotonic())
         if autograded is None:
             # The kernel died or hung for good, so nbgrader has no scores. Each test cell is run
             # on its own instead: zero for what did not run, full marks for what passes.
-            verdicts = verify(source, submission, student, cell_timeout=2 * limits.cell_seconds,
+            verdicts = verify(source, submission, student, seconds=recheck_seconds, cell_timeout=limits.cell_seconds,
                               memory_bytes=limits.memory_bytes, per_cell=True)
             for grade_id, (passed, message) in verdicts.items():
                 top = result.scores.get(grade_id, (0.0, 0.0))[1]
@@ -265,12 +288,34 @@ def grade_files(course: CourseFiles, submitted: SubmissionFiles, limits: Limits 
                                    if gid not in result.manual and score < top]
             graded_notebook = nbformat.read(str(autograded / f"{assignment}.ipynb"), as_version=4)
             _note_limits(graded_notebook, result, limits)
-            verdicts = verify(source, graded_notebook, student, timeout=limits.verify_seconds(source),
-                              cell_timeout=2 * limits.cell_seconds, memory_bytes=limits.memory_bytes)
+            not_run = _not_run_tests(graded_notebook)
+            stopped = {grade_id for grade_id, why in not_run.items() if why == NOT_RUN_KERNEL_STOPPED}
+            # The tests the kernel ran are confirmed with the code it ran to the end; the tests it
+            # could not run after stopping a kernel early are judged with all the rest of the code.
+            recheck_deadline = time.monotonic() + recheck_seconds
+            verdicts = verify(source, _recheck_code(graded_notebook, keep_not_run=False), student,
+                              seconds=recheck_seconds / 2 if stopped else recheck_seconds,
+                              cell_timeout=limits.cell_seconds, memory_bytes=limits.memory_bytes,
+                              only=set(result.scores) - set(not_run))
+            if stopped:
+                verdicts.update(verify(source, _recheck_code(graded_notebook, keep_not_run=True), student,
+                                       seconds=max(1.0, recheck_deadline - time.monotonic()),
+                                       cell_timeout=limits.cell_seconds, memory_bytes=limits.memory_bytes,
+                                       only=stopped))
             for grade_id, (passed, message) in verdicts.items():
                 score, top = result.scores.get(grade_id, (0.0, 0.0))
-                if not passed and score > 0:
+                if not_run.get(grade_id) == NOT_RUN_KERNEL_STOPPED:
+                    # The kernel was stopped early, not out of time: this test is judged by the re-check alone.
+                    result.scores[grade_id] = (top if passed else 0.0, top)
+                    if passed and grade_id in result.failed_tests:
+                        result.failed_tests.remove(grade_id)
+                    elif not passed:
+                        result.notes.append(f"{grade_id}: {message}; scored 0.")
+                elif not passed and score > 0:
                     result.scores[grade_id] = (0.0, top)
+                    if ran_out_of_time(message):
+                        result.notes.append(f"{grade_id}: passed in the notebook, but its re-check in a separate "
+                                            f"process {message}; scored 0.")
                     result.flags.append(
                         f"{grade_id} passed inside the notebook's kernel but fails when re-checked in a "
                         f"separate process ({message}); scored 0 — review for tampering."
@@ -287,8 +332,9 @@ def grade_files(course: CourseFiles, submitted: SubmissionFiles, limits: Limits 
     return result
 
 
-def _api(private, limits: Limits):
-    """nbgrader's API on the private copy of the course, with the course's configuration."""
+def _api(private, limits: Limits, deadline: float | None = None):
+    """nbgrader's API on the private copy of the course, with the course's configuration;
+    notebooks it runs stop at ``deadline`` (``time.monotonic()``)."""
     from nbgrader.apps import NbGraderAPI
     from nbgrader.coursedir import CourseDirectory
 
@@ -296,6 +342,7 @@ def _api(private, limits: Limits):
     config.Exchange.root = str(private.exchange)  # never the course's shared one
     config.Execute.timeout = limits.cell_seconds
     config.ForkingExecute.kernel_memory_bytes = limits.memory_bytes
+    config.ForkingExecute.deadline = deadline
     config.LimitOutput.max_lines = limits.output_lines
     config.GenerateFeedback.exporter_class = "diffrn_grading.feedback.FeedbackHTMLExporter"
     config.Autograde.autograde_preprocessors = _forking_preprocessors(config)
@@ -316,8 +363,10 @@ def _forking_preprocessors(config) -> list:
     return [ForkingExecute if step in execute else step for step in steps]
 
 
-def _autograde(private, assignment: str, student: str, limits: Limits):
-    outcome = _api(private, limits).autograde(assignment, student, force=True, create=True)
+def _autograde(private, assignment: str, student: str, limits: Limits, deadline: float):
+    """nbgrader autograde in the private course; the notebook's cells stop at ``deadline``
+    (``time.monotonic()``). The autograded folder, or None when nbgrader failed."""
+    outcome = _api(private, limits, deadline).autograde(assignment, student, force=True, create=True)
     folder = private.autograded_folder(assignment, student)
     if not outcome["success"] or not (folder / f"{assignment}.ipynb").is_file():
         return None
@@ -359,15 +408,61 @@ def _read_scores(private, assignment: str, student: str, scores: dict):
     return scores, manual
 
 
+def _recheck_code(notebook, keep_not_run: bool):
+    """The notebook without the cells the re-check must not run: those that timed out in the kernel
+    (it abandoned them, and the re-check would only loop again) and, unless ``keep_not_run``,
+    those the kernel did not run at all."""
+    from diffrn_grading.kernels import NOT_RUN_BUDGET, NOT_RUN_KERNEL_STOPPED
+
+    left_out = {"CellTimeoutError"} | (set() if keep_not_run else {NOT_RUN_BUDGET, NOT_RUN_KERNEL_STOPPED})
+    copy = nbformat.from_dict(json.loads(json.dumps(notebook)))
+    copy.cells = [cell for cell in copy.cells
+                  if not left_out & {output.get("ename") for output in cell.get("outputs", [])}]
+    return copy
+
+
+def _not_run_tests(notebook) -> dict[str, str]:
+    """Test cells the kernel did not run (grade_id -> NOT_RUN_BUDGET or NOT_RUN_KERNEL_STOPPED)."""
+    from diffrn_grading.kernels import NOT_RUN_BUDGET, NOT_RUN_KERNEL_STOPPED
+
+    found = {}
+    for cell in notebook.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        for output in cell.get("outputs", []):
+            if meta.get("grade") and output.get("ename") in (NOT_RUN_BUDGET, NOT_RUN_KERNEL_STOPPED):
+                found[meta["grade_id"]] = output["ename"]
+    return found
+
+
 def _note_limits(notebook, result: StudentResult, limits: Limits) -> None:
     """Say in plain words when a limit, not a wrong answer, cost points."""
-    for cell in notebook.cells:
-        for output in cell.get("outputs", []):
-            name = output.get("ename", "")
-            grade_id = cell.metadata.get("nbgrader", {}).get("grade_id", "a cell")
-            if name == "CellTimeoutError" or "Timeout" in name:
-                result.notes.append(f"{grade_id}: stopped after {limits.cell_seconds} s (an infinite loop?); scored 0.")
-            elif name == "MemoryError":
-                result.notes.append(f"{grade_id}: ran out of memory (limit {limits.memory_bytes // 2**30} GB); scored 0.")
-            elif name in ("DeadKernelError", "SystemExit"):
-                result.notes.append(f"{grade_id}: the code stopped the Python kernel ({name}); scored 0.")
+    from diffrn_grading.kernels import NOT_RUN_BUDGET, NOT_RUN_KERNEL_STOPPED, cell_label
+
+    code = [(cell_label(cell, index), [o.get("ename", "") for o in cell.get("outputs", [])])
+            for index, cell in enumerate(notebook.cells) if cell.cell_type == "code" and cell.source.strip()]
+    stop = next((position for position, (_, names) in enumerate(code)
+                 if NOT_RUN_BUDGET in names or NOT_RUN_KERNEL_STOPPED in names), len(code))
+    for position, (label, names) in enumerate(code[:stop]):
+        if any("Timeout" in name for name in names):
+            if position + 1 < stop or stop == len(code):  # else the note below says what stopped there
+                result.notes.append(f"{label}: stopped after {limits.cell_seconds} s (an infinite loop?); scored 0.")
+        elif "MemoryError" in names:
+            result.notes.append(f"{label}: ran out of memory (limit {limits.memory_bytes // 2**30} GB); scored 0.")
+        elif "DeadKernelError" in names or "SystemExit" in names:
+            name = "SystemExit" if "SystemExit" in names else "DeadKernelError"
+            result.notes.append(f"{label}: the code stopped the Python kernel ({name}); scored 0.")
+    if stop == len(code):
+        return
+    last = code[stop - 1][0] if stop else "the first cell"
+    why = NOT_RUN_BUDGET if NOT_RUN_BUDGET in code[stop][1] else NOT_RUN_KERNEL_STOPPED
+    tests = [grade_id for grade_id, reason in _not_run_tests(notebook).items() if reason == why]
+    if why == NOT_RUN_BUDGET:
+        note = (f"The notebook used its {limits.budget_seconds} s time budget in {last}; "
+                + (f"the tests after it were not run and score 0: {', '.join(tests)}." if tests
+                   else "the cells after it were not run."))
+    else:
+        note = (f"{last} was still running after its {limits.cell_seconds} s limit and did not stop when "
+                "interrupted (an infinite loop that ignores interrupts?), so its kernel was stopped; scored 0. "
+                "The tests after it were judged by the re-check alone, in a separate process.")
+    result.notes.append(note)
+    result.flags.append(f"grading was cut short: {note}")  # the instructor may want to look at it

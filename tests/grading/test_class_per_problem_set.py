@@ -63,7 +63,7 @@ def graded_class(request, tmp_path_factory):
         Submission("hidden_import", answers={grade_id: _hide_import_in_body(code, name)}),
     )
     summary = grade_assignment(fixture.course, request.param, jobs=2, quiet=True,
-                               limits=Limits(cell_seconds=60, notebook_seconds=300))
+                               limits=Limits(cell_seconds=60, budget_seconds=300))
     return fixture, summary, name, worth
 
 

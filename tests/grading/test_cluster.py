@@ -26,7 +26,7 @@ from test_hostile_corpus import CORPUS
 from diffrn_grading.worker import Limits
 
 ASSIGNMENT = "ps1-jacobians"
-LIMITS = Limits(cell_seconds=8, notebook_seconds=120, memory_bytes=3 * 2**30)
+LIMITS = Limits(cell_seconds=8, budget_seconds=60, memory_bytes=3 * 2**30)
 _function, _mistake, _ = TYPICAL_MISTAKES[ASSIGNMENT]
 HOSTILE = {s.student: s for s in CORPUS}
 CLASS = [
@@ -135,7 +135,7 @@ def test_a_cluster_that_loses_a_worker_mid_run_grades_like_one_machine(tmp_path_
     spread.hand_in(*CLASS)
     command = [sys.executable, "-m", "diffrn_grading.cli", "--course", str(spread.root), "grade", ASSIGNMENT,
                "--cluster", cluster.address, "--cell-timeout", str(LIMITS.cell_seconds),
-               "--notebook-timeout", str(LIMITS.notebook_seconds), "--memory-gb", str(LIMITS.memory_bytes / 2**30)]
+               "--budget", str(LIMITS.budget_seconds), "--memory-gb", str(LIMITS.memory_bytes / 2**30)]
     run = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     done = spread.root / ".grading" / "done" / ASSIGNMENT
     killed = None

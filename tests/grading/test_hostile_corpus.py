@@ -97,7 +97,7 @@ CORPUS = [
 def graded(module_course):
     course = module_course
     course.hand_in(*CORPUS)
-    limits = Limits(cell_seconds=8, notebook_seconds=120, memory_bytes=3 * 2**30)
+    limits = Limits(cell_seconds=8, budget_seconds=120, memory_bytes=3 * 2**30)
     summary = grade_assignment(course.course, "ps1-jacobians", jobs=2, limits=limits, quiet=True)
     return course, summary
 

@@ -31,7 +31,7 @@ def graded(module_course):
         Submission("echoes_repr", prepend=ECHO_CELLS_REPR),
     )
     summary = grade_assignment(course.course, course.assignment, jobs=2, quiet=True,
-                               limits=Limits(cell_seconds=30, notebook_seconds=120))
+                               limits=Limits(cell_seconds=30, budget_seconds=120))
     yield course, summary, heartbeat
     heartbeat.unlink()
 

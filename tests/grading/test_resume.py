@@ -55,7 +55,7 @@ def test_a_rerun_grades_every_submission_the_gradebook_lacks_whatever_the_marker
     from diffrn_grading.course import release
     from diffrn_grading.worker import Limits
 
-    limits = Limits(cell_seconds=30, notebook_seconds=120)
+    limits = Limits(cell_seconds=30, budget_seconds=120)
     alice, bob = CLASS[1], CLASS[0]
     course.hand_in(alice)
     grade_assignment(course.course, "ps1-jacobians", jobs=1, limits=limits, quiet=True)
