@@ -96,8 +96,16 @@ def _recorded(course: Course, assignment: str) -> set[str]:
                 if any(notebook.grades for notebook in submission.notebooks)}
 
 
+# What the gradebook holds about students and their work; a worker needs none of it.
+SUBMISSION_TABLES = ("grade", "comment", "submitted_notebook", "submitted_assignment", "student")
+
+
 def _template_gradebook(course: Course, assignment: str) -> Path:
-    """A snapshot of the gradebook holding the assignment, for workers to copy."""
+    """A snapshot of the gradebook holding the assignment, for workers to copy.
+
+    Without any student or submission: every worker copies it once per submission, and a
+    term's gradebook grows with every one graded.
+    """
     import sqlite3
 
     snapshot = course.template_gradebook
@@ -106,6 +114,9 @@ def _template_gradebook(course: Course, assignment: str) -> Path:
     target = sqlite3.connect(str(snapshot))
     with target:
         source.backup(target)
+        for table in SUBMISSION_TABLES:
+            target.execute(f"DELETE FROM {table}")
+    target.execute("VACUUM")
     source.close()
     target.close()
     return snapshot
@@ -113,6 +124,7 @@ def _template_gradebook(course: Course, assignment: str) -> Path:
 
 def _record(course: Course, gradebook, assignment: str, result: StudentResult, fingerprint: str) -> None:
     """Write one student's result: autograded files, then grades in one transaction, then the marker."""
+    started = time.perf_counter()
     graded_folder = course.autograded_folder(assignment, result.student)
     if result.autograded:
         if graded_folder.exists():
@@ -144,11 +156,13 @@ def _record(course: Course, gradebook, assignment: str, result: StudentResult, f
         gradebook.db.commit()
     marker = _done_marker(course, assignment, result.student)
     marker.parent.mkdir(parents=True, exist_ok=True)
+    _append_notes_to_feedback(course, assignment, result.student, result.notes)
+    timings = dict(result.timings, record=time.perf_counter() - started)
     marker.write_text(json.dumps({
         "fingerprint": fingerprint, "ok": result.ok, "notes": result.notes, "flags": result.flags,
         "failed_tests": result.failed_tests, "scores": result.scores,
+        "seconds": result.seconds, "timings": timings,
     }, indent=1))
-    _append_notes_to_feedback(course, assignment, result.student)
 
 
 def _placeholder_notebook(course: Course, assignment: str, student: str, folder: Path) -> None:
@@ -398,15 +412,18 @@ def _feedback(course: Course, assignment: str, students: list[str]) -> None:
             _append_notes_to_feedback(course, assignment, student)
 
 
-def _append_notes_to_feedback(course: Course, assignment: str, student: str) -> None:
-    """Add the grader's notes (limits hit, restored cells, zero reasons) to the feedback page."""
+def _append_notes_to_feedback(course: Course, assignment: str, student: str, notes: list | None = None) -> None:
+    """Add the grader's notes (limits hit, restored cells, zero reasons) to the feedback page.
+
+    ``notes`` default to those of the student's done marker."""
     import html
 
     marker = _done_marker(course, assignment, student)
     page = course.feedback(assignment, student)
-    if not marker.is_file() or not page.is_file():
+    if notes is None:
+        notes = json.loads(marker.read_text()).get("notes", []) if marker.is_file() else []
+    if not page.is_file():
         return
-    notes = json.loads(marker.read_text()).get("notes", [])
     if not notes:
         return
     items = "".join(f"<li>{html.escape(note)}</li>" for note in notes)

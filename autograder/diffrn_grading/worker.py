@@ -79,6 +79,7 @@ class StudentResult:
     feedback: dict = field(default_factory=dict)    # the feedback folder: relative path -> bytes
     timestamp: str = ""
     seconds: float = 0.0
+    timings: dict = field(default_factory=dict)     # phase -> seconds (diffrn_grading.timing)
 
     def to_json(self) -> str:
         """The grading outcome without the files (they are not text)."""
@@ -234,36 +235,44 @@ def grade_files(course: CourseFiles, submitted: SubmissionFiles, limits: Limits 
     What a grading worker runs, on this machine or on a cluster's: it reads and writes nothing
     but a private folder of its own, removed before it returns.
     """
-    from diffrn_grading import speedups
+    from diffrn_grading import speedups, timing
     from diffrn_grading.kernels import NOT_RUN_KERNEL_STOPPED
-    from diffrn_grading.verify import ran_out_of_time, scan, verify
+    from diffrn_grading.verify import ran_out_of_time, scan
+    from diffrn_grading.verify import verify as recheck
 
     speedups.install()
     started = time.monotonic()
+    stopwatch = timing.start()
+
+    def verify(*args, **kwargs):
+        with stopwatch.phase("recheck"):
+            return recheck(*args, **kwargs)
+
     limits = limits or Limits()
     assignment, student = course.assignment, submitted.student
     result = StudentResult(student, ok=False)
     private = Path(tempfile.mkdtemp(prefix=f"diffrn-grade-{student}-"))
     try:
-        mine = course.unpack(private, gradebook=speedups.private_gradebook())
-        target = mine.submitted_folder(assignment, student)
-        write_files(target, submitted.files)
-        source = nbformat.read(str(mine.source_notebook(assignment)), as_version=4)
-        result.scores = _zero_scores(mine.gradebook_url, assignment)
-        try:
-            submission = load_submission(target, assignment)
-        except SubmissionError as error:
-            result.notes.append(str(error))
-            return result
+        with stopwatch.phase("unpack"):
+            mine = course.unpack(private, gradebook=speedups.private_gradebook())
+            target = mine.submitted_folder(assignment, student)
+            write_files(target, submitted.files)
+            source = nbformat.read(str(mine.source_notebook(assignment)), as_version=4)
+            result.scores = _zero_scores(mine.gradebook_url, assignment)
+            try:
+                submission = load_submission(target, assignment)
+            except SubmissionError as error:
+                result.notes.append(str(error))
+                return result
 
-        restored = restore_test_cells(submission, source)
-        if restored:
-            result.notes.append(f"test cells deleted from the notebook were restored: {', '.join(restored)}")
-        result.flags = scan(submission)
+            restored = restore_test_cells(submission, source)
+            if restored:
+                result.notes.append(f"test cells deleted from the notebook were restored: {', '.join(restored)}")
+            result.flags = scan(submission)
 
-        nbformat.write(submission, str(target / f"{assignment}.ipynb"))
-        timestamp = target / "timestamp.txt"
-        result.timestamp = timestamp.read_text().strip() if timestamp.is_file() else ""
+            nbformat.write(submission, str(target / f"{assignment}.ipynb"))
+            timestamp = target / "timestamp.txt"
+            result.timestamp = timestamp.read_text().strip() if timestamp.is_file() else ""
 
         deadline = started + limits.budget_seconds
         autograded = _autograde(mine, assignment, student, limits, deadline - limits.recheck_seconds)
@@ -321,15 +330,29 @@ def grade_files(course: CourseFiles, submitted: SubmissionFiles, limits: Limits 
                         f"separate process ({message}); scored 0 — review for tampering."
                     )
                     result.failed_tests.append(grade_id)
-            result.autograded = read_files(autograded)
-            result.feedback = _feedback(mine, assignment, student, result.scores, limits)
+            with stopwatch.phase("feedback"):
+                result.feedback = _feedback(mine, assignment, student, result.scores, limits)
+            with stopwatch.phase("pack"):
+                result.autograded = read_files(autograded)
             result.ok = True
     except Exception as error:  # whatever happens to one student, the batch goes on
         result.notes.append(f"grading failed: {type(error).__name__}: {error}")
     finally:
         shutil.rmtree(private, ignore_errors=True)
         result.seconds = time.monotonic() - started
+        result.timings = _phases(stopwatch.seconds)
     return result
+
+
+def _phases(seconds: dict) -> dict:
+    """The stopwatch's phases, with nbgrader's own steps apart from the kernel's."""
+    phases = dict(seconds)
+    # "notebook" was timed around the whole Execute step, the kernel's start and stop included.
+    execute = phases.get("notebook", 0.0)
+    phases["notebook"] = max(0.0, execute - phases.get("kernel_start", 0.0) - phases.get("kernel_stop", 0.0))
+    if "nbgrader" in phases:
+        phases["nbgrader"] = max(0.0, phases["nbgrader"] - execute)
+    return phases
 
 
 def _api(private, limits: Limits, deadline: float | None = None):
@@ -366,7 +389,10 @@ def _forking_preprocessors(config) -> list:
 def _autograde(private, assignment: str, student: str, limits: Limits, deadline: float):
     """nbgrader autograde in the private course; the notebook's cells stop at ``deadline``
     (``time.monotonic()``). The autograded folder, or None when nbgrader failed."""
-    outcome = _api(private, limits, deadline).autograde(assignment, student, force=True, create=True)
+    from diffrn_grading import timing
+
+    with timing.phase("nbgrader"):  # the Execute step's phases are subtracted later
+        outcome = _api(private, limits, deadline).autograde(assignment, student, force=True, create=True)
     folder = private.autograded_folder(assignment, student)
     if not outcome["success"] or not (folder / f"{assignment}.ipynb").is_file():
         return None
