@@ -183,14 +183,12 @@ def _placeholder_notebook(course: Course, assignment: str, student: str, folder:
 def _worker_init(memory_bytes: int) -> None:
     import resource
 
-    from diffrn_grading.zygote import ENVIRONMENT, Zygote, die_with_parent
+    from diffrn_grading.zygote import ENVIRONMENT, die_with_parent
 
     os.setsid()  # own process group: a runaway kernel can be killed with its worker
     die_with_parent()  # and if the batch itself is killed, its workers go too
     os.environ.update(ENVIRONMENT)  # one BLAS thread per kernel: the workers share the cores
     resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
-    # Now, while this worker has read nothing, it is the clean warm process kernels fork from.
-    Zygote.start_here()
 
 
 class _Progress:
@@ -234,9 +232,10 @@ def _grade(course: Course, assignment: str, jobs: int | None, limits: Limits | N
     from diffrn_grading import speedups
 
     started = time.monotonic()
+    # First the fork server, which imports what workers need while this process goes on.
+    context = None if client else _pool_context()
     speedups.install()
     limits = limits or Limits()
-    context = None if client else _pool_context()  # warms up while this process checks the release
     release(course, assignment)
     submissions = course.submitted(assignment)
     if not submissions:
@@ -316,14 +315,9 @@ def _pool_context():
     """
     from multiprocessing import forkserver
 
-    from diffrn_grading.zygote import ENVIRONMENT, PRELOAD
-
-    # The fork server also imports what kernels need, so each worker's zygote is a plain fork
-    # (Zygote.start_here); these settings must precede those imports.
-    os.environ.update(ENVIRONMENT)
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["diffrn_grading.worker", "diffrn_grading.verify", "diffrn_grading.kernels",
-                                    "nbgrader.apps", "nbgrader.api", "nbconvert", "jupyter_client", *PRELOAD])
+                                    "nbgrader.apps", "nbgrader.api", "nbconvert", "jupyter_client"])
     forkserver.ensure_running()
     return context
 

@@ -32,8 +32,8 @@ import time
 from multiprocessing.connection import Connection
 from pathlib import Path
 
-# Set before numpy, debugpy and matplotlib are first imported in a zygote. One BLAS thread:
-# the children are small, and a BLAS thread pool does not survive fork.
+# The zygote's environment. One BLAS thread: the children are small, and a BLAS thread pool
+# does not survive fork.
 ENVIRONMENT = {"MPLBACKEND": "Agg", "PYDEVD_DISABLE_FILE_VALIDATION": "1",
                "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
@@ -178,69 +178,19 @@ class ForkedProcess:
         self.send_signal(signal.SIGTERM)
 
 
-class _ChildZygote:
-    """What :class:`Zygote` uses of :class:`subprocess.Popen`, for a zygote forked by this process."""
-
-    def __init__(self, pid: int):
-        self.pid = pid
-        self.returncode: int | None = None
-
-    def poll(self) -> int | None:
-        if self.returncode is None:
-            try:
-                pid, status = os.waitpid(self.pid, os.WNOHANG)
-            except ChildProcessError:  # reaped elsewhere
-                self.returncode = -signal.SIGKILL
-            else:
-                if pid:
-                    self.returncode = os.waitstatus_to_exitcode(status)
-        return self.returncode
-
-    def wait(self) -> int:
-        while self.poll() is None:
-            time.sleep(0.05)
-        return self.returncode
-
-
-def _fork_zygote(ours: socket.socket, theirs: socket.socket) -> _ChildZygote:
-    """Fork this process into a zygote serving on ``theirs``; see :meth:`Zygote.start_here`."""
-    pid = os.fork()
-    if pid == 0:
-        code = 1
-        try:
-            ours.close()
-            fd = theirs.fileno()
-            # As a fresh interpreter started with close_fds would: no descriptor of the worker's
-            # (its pool's pipes) stays open, only standard streams and the zygote's socket.
-            os.closerange(3, fd)
-            os.closerange(fd + 1, os.sysconf("SC_OPEN_MAX"))
-            os.environ.update(ENVIRONMENT)
-            _serve(fd)
-        except BaseException:
-            import traceback
-
-            traceback.print_exc()
-        finally:
-            os._exit(code)
-    return _ChildZygote(pid)
-
-
 class Zygote:
     """A warm process that forks kernels and sandboxes on request (one per grading worker)."""
 
     _instance: "Zygote | None" = None
     _lock = threading.Lock()
 
-    def __init__(self, fork_here: bool = False):
+    def __init__(self):
         ours, theirs = socket.socketpair()
         self.owner = os.getpid()
-        if fork_here:
-            self.process = _fork_zygote(ours, theirs)
-        else:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "diffrn_grading.zygote", str(theirs.fileno())],
-                pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL, env=dict(os.environ, **ENVIRONMENT),
-            )
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "diffrn_grading.zygote", str(theirs.fileno())],
+            pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL, env=dict(os.environ, **ENVIRONMENT),
+        )
         theirs.close()
         self.connection = Connection(ours.detach())
         try:
@@ -250,20 +200,6 @@ class Zygote:
         if ready != "ready":
             raise RuntimeError(f"the kernel zygote did not start (exit code {self.process.wait()}); "
                                f"run `python -m diffrn_grading.zygote` to see why")
-
-    @classmethod
-    def start_here(cls) -> "Zygote":
-        """Start this process's zygote as a fork of this process, which costs no start-up.
-
-        Only for a process that is still clean: a grading worker's first moments, before it
-        has read any submission or instructor file, with the modules of :data:`PRELOAD`
-        already imported and :data:`ENVIRONMENT` set before they were (the batch's fork
-        server does both). Whatever this process holds, every kernel would inherit. A zygote
-        that dies later is replaced by a fresh interpreter (:meth:`shared`), never a fork.
-        """
-        with cls._lock:
-            cls._instance = cls(fork_here=True)
-            return cls._instance
 
     @classmethod
     def shared(cls) -> "Zygote":

@@ -75,3 +75,28 @@ def test_one_engine_per_gradebook_and_files_replaced_between_uses_are_reread(tmp
     with Gradebook(f"sqlite:///{second}") as gradebook:
         assert gradebook.engine is engine
         assert [student.id for student in gradebook.students] == ["ada"]
+
+
+def test_each_graded_submission_says_where_its_time_went(course):
+    import json
+    import sqlite3
+
+    from corpus import Submission
+    from diffrn_grading.batch import grade_assignment
+    from diffrn_grading.timing import PHASES
+
+    course.hand_in(Submission("ada", 10), Submission("grace", 10))
+    grade_assignment(course.course, course.assignment, jobs=2, quiet=True)
+    assert course.grades() == {"ada": 10.0, "grace": 10.0}
+    for student in ("ada", "grace"):
+        record = json.loads(course.course.done_marker(course.assignment, student).read_text())
+        timings = record["timings"]
+        assert set(timings) == set(PHASES), f"every phase is timed: {sorted(timings)}"
+        assert all(seconds >= 0 for seconds in timings.values())
+        assert timings["notebook"] > 0 and timings["kernel_start"] > 0 and timings["recheck"] > 0
+        worker = sum(seconds for phase, seconds in timings.items() if phase != "record")
+        assert worker <= record["seconds"] + 0.05, "the phases are parts of the submission's time"
+    with sqlite3.connect(str(course.course.template_gradebook)) as template:
+        assert template.execute("SELECT count(*) FROM student").fetchone() == (0,), \
+            "workers get the problem sets without anybody's work"
+        assert template.execute("SELECT count(*) FROM grade_cells").fetchone()[0] > 0
