@@ -122,10 +122,10 @@ test: setup
 	$(MAKE) validate
 	$(MAKE) browser
 
-bench: setup
+bench: setup assignments
 	@for script in bench/[!_]*.py; do [ "$$script" = bench/update_readme.py ] || $(BIN)/python $$script; done
 
-bench-readme: setup
+bench-readme: setup assignments
 	$(BIN)/python bench/update_readme.py
 
 ## --- maintenance -----------------------------------------------------------------------------
