@@ -272,13 +272,19 @@ COST_NS = (1, 4, 16, 64, 256)
 COST_MS = (1, 4, 16, 64, 256)
 
 
-@functools.lru_cache(maxsize=None)
 def measured_jacobian_times(ns=COST_NS, ms=COST_MS, width: int = 32, depth: int = 3) -> dict:
     """Times of both modes on the grid ``ns x ms``, measured once per process (cached).
 
     Returns:
         ``{"forward": array, "reverse": array}``, each of shape (len(ns), len(ms)), in seconds.
     """
+    # One cache entry per grid, however the call spells its arguments: a second measurement
+    # would differ from the first, and a figure's limits must fit the times it shows.
+    return _measured_jacobian_times(tuple(ns), tuple(ms), int(width), int(depth))
+
+
+@functools.lru_cache(maxsize=None)
+def _measured_jacobian_times(ns: tuple, ms: tuple, width: int, depth: int) -> dict:
     times = {mode: np.zeros((len(ns), len(ms))) for mode in ("forward", "reverse")}
     for i, n in enumerate(ns):
         for j, m in enumerate(ms):

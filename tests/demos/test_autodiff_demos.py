@@ -79,6 +79,11 @@ def test_mode_costs_plot_at_extremes(n, m):
     assert low <= 1e3 * min(t.min() for t in times.values()) and high >= 1e3 * max(t.max() for t in times.values())
 
 
+def test_jacobian_times_are_measured_once_however_the_call_is_spelled():
+    assert demos.measured_jacobian_times() is demos.measured_jacobian_times(width=32, depth=3)
+    assert demos.measured_jacobian_times() is demos.measured_jacobian_times(list(demos.COST_NS), demos.COST_MS, 32, 3)
+
+
 def test_mode_costs_rejects_unmeasured_sizes():
     with pytest.raises(ValueError, match="measured grid"):
         demos.plot_mode_costs(3, 1)
