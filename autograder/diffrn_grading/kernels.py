@@ -21,11 +21,10 @@ from __future__ import annotations
 import math
 import os
 import shutil
+import subprocess
 import sys
 import time
 import uuid
-
-import subprocess
 from queue import Empty
 
 from jupyter_client.asynchronous import AsyncKernelClient
@@ -36,7 +35,7 @@ from jupyter_core.utils import run_sync
 from nbclient.exceptions import CellTimeoutError
 from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute
-from traitlets import DottedObjectName, Float, Integer, Type
+from traitlets import Float, Integer, Type
 
 from diffrn_grading import timing
 from diffrn_grading.course import student_env
@@ -107,7 +106,6 @@ class PromptKernelClient(AsyncKernelClient):
 class ForkingKernelManager(AsyncKernelManager):
     """An async kernel manager whose Python kernels are forks of the zygote."""
 
-    client_class = DottedObjectName("diffrn_grading.kernels.PromptKernelClient")
     client_factory = Type(PromptKernelClient, klass=AsyncKernelClient)
 
     async def _async_pre_start_kernel(self, **kw):

@@ -214,7 +214,7 @@ def _zero_scores(template_db_url: str, assignment: str) -> dict:
     with Gradebook(template_db_url) as gradebook:
         found = gradebook.find_assignment(assignment)
         return {cell.name: (0.0, float(cell.max_score)) for notebook in found.notebooks
-                for cell in notebook.grade_cells if cell.cell_type == "code" or True}
+                for cell in notebook.grade_cells}
 
 
 def grade_submission(course, assignment: str, student: str, limits: Limits | None = None) -> StudentResult:
