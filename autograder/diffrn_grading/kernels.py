@@ -23,6 +23,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from queue import Empty
@@ -42,6 +43,9 @@ from diffrn_grading.course import student_env
 from diffrn_grading.zygote import fork
 
 
+SOCKET_PATH_MAX = 108  # bytes of a Unix socket's path on Linux, with its final NUL
+
+
 def _is_this_python_kernel(cmd: list[str]) -> bool:
     """Whether ``cmd`` starts ipykernel with the interpreter the zygote runs on."""
     return (len(cmd) >= 3 and cmd[1:3] == ["-m", "ipykernel_launcher"]
@@ -57,7 +61,8 @@ class ForkProvisioner(LocalProvisioner):
             return await super().launch_kernel(cmd, **kwargs)
         env = kwargs.get("env") or dict(os.environ)
         cwd = str(kwargs.get("cwd") or os.getcwd())
-        self.process = fork("kernel", argv=cmd[3:], env=env, cwd=cwd, memory_bytes=memory_bytes)
+        self.process = fork("kernel", argv=cmd[3:], env=env, cwd=cwd, memory_bytes=memory_bytes,
+                            scratch=getattr(self.parent, "scratch", None))
         self.pid = self.pgid = self.process.pid
         self.cwd = cwd
         return self.connection_info
@@ -104,14 +109,28 @@ class PromptKernelClient(AsyncKernelClient):
 
 
 class ForkingKernelManager(AsyncKernelManager):
-    """An async kernel manager whose Python kernels are forks of the zygote."""
+    """An async kernel manager whose Python kernels are forks of the zygote.
+
+    They talk to the grader over Unix sockets in the kernel's own scratch folder rather than
+    TCP ports on localhost: with TCP the grader picks free ports and the kernel binds them a
+    moment later, and when many kernels start at once another process can take a port in
+    between, so the kernel dies at start-up and its notebook is graded as if it had crashed.
+    """
 
     client_factory = Type(PromptKernelClient, klass=AsyncKernelClient)
+    scratch: str | None = None  # the forked kernel's scratch folder, which holds its sockets
 
     async def _async_pre_start_kernel(self, **kw):
         if self.provisioner is None:
             self.kernel_id = self.kernel_id or kw.pop("kernel_id", str(uuid.uuid4()))
             self.provisioner = ForkProvisioner(kernel_id=self.kernel_id, kernel_spec=self.kernel_spec, parent=self)
+        if self.scratch is None and _is_this_python_kernel(self.kernel_spec.argv):
+            scratch = tempfile.mkdtemp(prefix="diffrn-kernel-")
+            sockets = os.path.join(scratch, "zmq")
+            if len(sockets) + len("-65535") < SOCKET_PATH_MAX:
+                self.scratch, self.transport, self.ip = scratch, "ipc", sockets
+            else:  # a temporary folder too deep for a socket's path: TCP, as usual
+                os.rmdir(scratch)
         return await super()._async_pre_start_kernel(**kw)
 
 

@@ -212,13 +212,14 @@ class Zygote:
                 cls._instance = zygote = cls()
             return zygote
 
-    def fork(self, kind: str, **request) -> ForkedProcess:
+    def fork(self, kind: str, scratch: str | None = None, **request) -> ForkedProcess:
         """Fork a ``kind`` child ("kernel" or "sandbox") and return it, running.
 
         The child gets a scratch folder of its own (its TMPDIR, IPython and matplotlib
-        folders), removed once it has ended.
+        folders; ``scratch`` if given, else a new one), removed once it has ended.
         """
-        scratch = tempfile.mkdtemp(prefix=f"diffrn-{kind}-")
+        given = scratch is not None
+        scratch = scratch if given else tempfile.mkdtemp(prefix=f"diffrn-{kind}-")
         with self._lock:
             try:
                 self.connection.send(dict(request, kind=kind, scratch=scratch))
@@ -226,7 +227,8 @@ class Zygote:
             except (EOFError, OSError) as error:
                 reply = f"the kernel zygote stopped ({error}); the next fork starts a new one"
         if isinstance(reply, str):
-            shutil.rmtree(scratch, ignore_errors=True)
+            if not given:  # the caller's folder stays for its retry
+                shutil.rmtree(scratch, ignore_errors=True)
             raise RuntimeError(f"the kernel zygote could not fork: {reply}")
         return ForkedProcess(reply, scratch)
 
