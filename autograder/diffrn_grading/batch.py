@@ -146,7 +146,9 @@ def _record(course: Course, gradebook, assignment: str, result: StudentResult, f
         submission = gradebook.update_or_create_submission(assignment, result.student)
         for notebook in submission.notebooks:
             for grade in notebook.grades:
-                if grade.name in result.scores and grade.name not in result.manual:
+                if grade.name in result.manual:
+                    grade.needs_manual_grade = True  # as nbgrader's own autograde: a person looks again
+                elif grade.name in result.scores:
                     grade.auto_score = result.scores[grade.name][0]
                     grade.needs_manual_grade = False
         for notebook in submission.notebooks:
@@ -180,8 +182,9 @@ def _placeholder_notebook(course: Course, assignment: str, student: str, folder:
         shutil.copy(course.release_notebook(assignment), target)
 
 
-def _worker_init(memory_bytes: int) -> None:
+def _worker_init(memory_bytes: int, scratch: str) -> None:
     import resource
+    import tempfile
 
     from diffrn_grading.zygote import ENVIRONMENT, die_with_parent
 
@@ -189,6 +192,10 @@ def _worker_init(memory_bytes: int) -> None:
     die_with_parent()  # and if the batch itself is killed, its workers go too
     os.environ.update(ENVIRONMENT)  # one BLAS thread per kernel: the workers share the cores
     resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
+    # Every temporary folder of this worker, its zygote, kernels and re-checks goes below the
+    # batch's scratch folder, which the batch removes: a worker ends without running atexit,
+    # and a killed kernel or re-check leaves its folder behind.
+    os.environ["TMPDIR"] = tempfile.tempdir = scratch
 
 
 class _Progress:
@@ -330,6 +337,16 @@ def _run_pool(context, course, assignment, students, jobs, limits):
     known whose notebook killed it, so everyone in flight is graded again alone, where a
     crash can be attributed.
     """
+    import tempfile
+
+    scratch = tempfile.mkdtemp(prefix="diffrn-batch-")
+    try:
+        yield from _run_pools(context, course, assignment, students, jobs, limits, scratch)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _run_pools(context, course, assignment, students, jobs, limits, scratch):
     from collections import deque
 
     shared = CourseFiles.read(course, assignment)
@@ -337,7 +354,7 @@ def _run_pool(context, course, assignment, students, jobs, limits):
     while queue or alone:
         batch, width = (queue, jobs) if queue else (alone, 1)
         pool = ProcessPoolExecutor(max_workers=width, mp_context=context, initializer=_worker_init,
-                                   initargs=(limits.memory_bytes,))
+                                   initargs=(limits.memory_bytes, scratch))
         running = {}
         try:
             while batch or running:

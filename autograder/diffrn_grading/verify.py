@@ -194,6 +194,10 @@ def _verify_group(module, plans, cells, student, timeout, memory_bytes):
             process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             process.kill()
+            try:
+                process.wait(timeout=5)  # once it has ended, its scratch folder is removed
+            except subprocess.TimeoutExpired:
+                pass
             reason = TIMED_OUT.format(seconds=timeout)
             return {plan.grade_id: (False, reason) for plan in plans}, False
         try:

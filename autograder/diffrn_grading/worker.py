@@ -208,6 +208,37 @@ def restore_test_cells(submission, source) -> list[str]:
     return restored
 
 
+def _changed_written_answers(submission, gradebook_url: str, assignment: str) -> list[str]:
+    """The written (markdown) answers the student changed from the release: a person grades them.
+
+    nbgrader decides this while it autogrades (an unchanged answer scores 0 at once); this is
+    the same test, by the checksum nbgrader stored for the released cell, for a notebook it
+    could not run.
+    """
+    from nbgrader.api import Gradebook, MissingEntry
+    from nbgrader.utils import compute_checksum
+
+    changed = []
+    with Gradebook(gradebook_url) as gradebook:
+        for cell in submission.cells:
+            grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+            if cell.cell_type != "markdown" or not grade_id:
+                continue
+            try:
+                released = gradebook.find_source_cell(grade_id, assignment, assignment)
+                graded = gradebook.find_grade_cell(grade_id, assignment, assignment)
+                gradebook.find_solution_cell(grade_id, assignment, assignment)
+            except MissingEntry:  # not a written answer graded by hand
+                continue
+            # The checksum covers the cell's nbgrader metadata too: take the release's, as nbgrader does.
+            copy = nbformat.from_dict(json.loads(json.dumps(cell)))
+            copy.metadata["nbgrader"] = {"grade": True, "solution": True, "locked": released.locked,
+                                         "grade_id": grade_id, "points": graded.max_score}
+            if compute_checksum(copy) != released.checksum:
+                changed.append(grade_id)
+    return changed
+
+
 def _zero_scores(template_db_url: str, assignment: str) -> dict:
     from nbgrader.api import Gradebook
 
@@ -275,7 +306,7 @@ def grade_files(course: CourseFiles, submitted: SubmissionFiles, limits: Limits 
             result.timestamp = timestamp.read_text().strip() if timestamp.is_file() else ""
 
         deadline = started + limits.budget_seconds
-        autograded = _autograde(mine, assignment, student, limits, deadline - limits.recheck_seconds)
+        autograded, why_not = _autograde(mine, assignment, student, limits, deadline - limits.recheck_seconds)
         recheck_seconds = max(limits.recheck_seconds, deadline - time.monotonic())
         if autograded is None:
             # The kernel died or hung for good, so nbgrader has no scores. Each test cell is run
@@ -288,6 +319,8 @@ def grade_files(course: CourseFiles, submitted: SubmissionFiles, limits: Limits 
                 if not passed:
                     result.failed_tests.append(grade_id)
                     result.notes.append(f"{grade_id}: {message}; scored 0.")
+            result.manual = _changed_written_answers(submission, mine.gradebook_url, assignment)
+            result.flags.append(f"nbgrader could not run the notebook ({why_not}); each test was re-checked on its own")
             result.notes.insert(0, "The notebook could not be run from top to bottom (the kernel hung or "
                                    "stopped), so each test was run on its own.")
             result.ok = True
@@ -388,15 +421,25 @@ def _forking_preprocessors(config) -> list:
 
 def _autograde(private, assignment: str, student: str, limits: Limits, deadline: float):
     """nbgrader autograde in the private course; the notebook's cells stop at ``deadline``
-    (``time.monotonic()``). The autograded folder, or None when nbgrader failed."""
+    (``time.monotonic()``). The autograded folder, or None and why nbgrader failed."""
     from diffrn_grading import timing
 
     with timing.phase("nbgrader"):  # the Execute step's phases are subtracted later
         outcome = _api(private, limits, deadline).autograde(assignment, student, force=True, create=True)
     folder = private.autograded_folder(assignment, student)
     if not outcome["success"] or not (folder / f"{assignment}.ipynb").is_file():
-        return None
-    return folder
+        return None, _why_nbgrader_failed(outcome)
+    return folder, ""
+
+
+def _why_nbgrader_failed(outcome: dict) -> str:
+    """nbgrader's own words on a failed autograde, short: its first error line, else the
+    exception that ended it."""
+    errors = [line[len("[ERROR]"):].strip() for line in (outcome.get("log") or "").splitlines()
+              if line.startswith("[ERROR]") and len(line) > len("[ERROR]") + 1]
+    trace = [line.strip() for line in (outcome.get("error") or "").splitlines() if line.strip()]
+    why = errors[0] if errors else trace[-1] if trace else "no error was reported"
+    return why if len(why) <= 300 else why[:297] + "..."
 
 
 def _feedback(private, assignment: str, student: str, scores: dict, limits: Limits) -> dict:

@@ -91,3 +91,21 @@ def test_the_instructor_commands_need_no_node(repo_root):
         assert plan.returncode == 0, plan.stderr
         assert "diffrn_grading.cli" in plan.stdout
         assert "npm" not in plan.stdout and "node_modules" not in plan.stdout, f"`make {target}` runs Node"
+
+
+def test_grading_leaves_no_temporary_folders_behind(course, repo_root, tmp_path):
+    """Kernels that die, loop past their time and are killed, re-checks that are killed: their
+    folders go with the batch, however they ended (a term's grading would otherwise fill /tmp)."""
+    loops = "def jacobian_complex_step(f, x, h=1e-20):\n    while True:\n        pass\n"
+    exits = "import os\n\ndef example_jacobian(x):\n    os._exit(1)\n"
+    course.hand_in(Submission("alice"), Submission("loops", answers={"jacobian_complex_step": loops}),
+                   Submission("exits", answers={"example_jacobian": exits}))
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}", TMPDIR=str(scratch))
+    run = subprocess.run(["make", "--no-print-directory", "grade", "A=ps1-jacobians", f"COURSE={course.root}",
+                          "JOBS=2", "BUDGET=15"], cwd=repo_root, env=env, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "3 graded, 0 failed" in run.stdout, run.stdout
+    assert course.grades()["alice"] == 10.0
+    assert sorted(p.name for p in scratch.iterdir()) == []

@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import inspect
+import json
 
+import nbformat
 import pytest
 
 from corpus import Submission
@@ -77,7 +79,9 @@ CORPUS = [
     Submission("memory_bomb", 6, answers={"jacobian_complex_step": (
         "def jacobian_complex_step(f, x, h=1e-20):\n    hog = []\n    while True:\n        hog.append(bytes(10**9))\n")}),
     Submission("sys_exit", 8, answers={"spherical_jacobian": "import sys\n\ndef spherical_jacobian(r, theta, phi):\n    sys.exit(0)\n"}),
-    Submission("os_exit", 8, answers={"example_jacobian": "import os\n\ndef example_jacobian(x):\n    os._exit(1)\n"}),
+    # Kills its kernel, so nbgrader cannot run the notebook; its written answer still waits for a person.
+    Submission("os_exit", 8, answers={"example_jacobian": "import os\n\ndef example_jacobian(x):\n    os._exit(1)\n"},
+               rewrite={"complex_step_question": "There is no subtraction, so nothing cancels."}),
     Submission("copied_from_package", 6, answers={"jacobian_complex_step": COPIED_FROM_PACKAGE}),
     Submission("corrupt", 0, raw=b'{"cells": [ this is not json'),
     Submission("empty", 0, raw=b""),
@@ -123,6 +127,27 @@ def test_tampering_is_caught_and_flagged_for_review(graded):
     assert any("review for tampering" in flag for flag in summary.flagged["patches_checks"])
     review = (course.root / "reports" / "ps1-jacobians" / "review.txt").read_text()
     assert "patches_checks" in review and "patches_numpy" in review
+
+
+def test_a_notebook_nbgrader_cannot_run_keeps_its_written_answer_for_a_person(graded):
+    _, summary = graded
+    assert summary.waiting.get("os_exit") == ["complex_step_question"]
+    assert "complex_step_question" not in summary.waiting.get("stub", []), "an unchanged answer needs no person"
+    assert any("nbgrader could not run the notebook (" in flag for flag in summary.flagged["os_exit"])
+
+
+def test_a_written_answer_counts_as_changed_only_when_its_text_changed(graded):
+    from diffrn_grading.worker import _changed_written_answers
+
+    course, _ = graded
+    url = course.course.gradebook_url
+    assert _changed_written_answers(course.release, url, "ps1-jacobians") == []
+    answered = nbformat.from_dict(json.loads(json.dumps(course.release)))
+    for cell in answered.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == "complex_step_question":
+            cell.source += "\nNo subtraction, so no cancellation."
+            cell.metadata["nbgrader"]["points"] = 100  # metadata a student edited does not count
+    assert _changed_written_answers(answered, url, "ps1-jacobians") == ["complex_step_question"]
 
 
 def test_feedback_says_why_a_limit_cost_points(graded):

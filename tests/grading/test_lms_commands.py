@@ -65,7 +65,7 @@ def test_the_summary_says_how_many_written_answers_wait_for_a_person(term):
     course, _, _, graded = term
     assert graded.returncode == 0, graded.stdout + graded.stderr
     assert "3 graded, 0 failed" in graded.stdout
-    assert "2 written answers of 2 students still wait for manual grading" in graded.stdout, graded.stdout
+    assert "2 written answers of 2 students still wait for manual grading" in graded.stdout, graded.stdout + graded.stderr
     assert course.grades() == {"alice": 10.0, "bob": 8.0, "carol": 8.0}, "the written answer is not scored yet"
 
 
