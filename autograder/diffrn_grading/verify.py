@@ -213,8 +213,7 @@ def _verify_group(module, plans, cells, student, timeout, memory_bytes):
             continue
         refused = outcome.get("refused") or []
         if refused:
-            verdicts[task["grade_id"]] = (False, f"`{task['function']}` imports {', '.join(refused)}, but answers may "
-                                                 "use numpy and the standard library only, so it earns nothing")
+            verdicts[task["grade_id"]] = (False, f"`{task['function']}` imports {', '.join(refused)}{REFUSED_IMPORT}")
             continue
         if outcome.get("missing"):
             verdicts[task["grade_id"]] = (False, f"`{task['function']}` is not defined" + _refused_note(outcome))
@@ -233,6 +232,14 @@ def _verify_group(module, plans, cells, student, timeout, memory_bytes):
         except Exception as error:  # malformed answers: the student's process sent nonsense
             verdicts[task["grade_id"]] = (False, f"unreadable answer ({type(error).__name__})")
     return verdicts, True
+
+
+REFUSED_IMPORT = ", but answers may use numpy and the standard library only, so it earns nothing"
+
+
+def refused_import(message: str) -> bool:
+    """Whether a re-check's verdict is that the function imported what answers may not use."""
+    return message.endswith(REFUSED_IMPORT)
 
 
 def _refused_note(outcome: dict) -> str:

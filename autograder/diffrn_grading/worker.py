@@ -268,7 +268,7 @@ def grade_files(course: CourseFiles, submitted: SubmissionFiles, limits: Limits 
     """
     from diffrn_grading import speedups, timing
     from diffrn_grading.kernels import NOT_RUN_KERNEL_STOPPED
-    from diffrn_grading.verify import ran_out_of_time, scan
+    from diffrn_grading.verify import ran_out_of_time, refused_import, scan
     from diffrn_grading.verify import verify as recheck
 
     speedups.install()
@@ -319,6 +319,8 @@ def grade_files(course: CourseFiles, submitted: SubmissionFiles, limits: Limits 
                 if not passed:
                     result.failed_tests.append(grade_id)
                     result.notes.append(f"{grade_id}: {message}; scored 0.")
+                    if refused_import(message):  # an import the scan could not see: worth a look
+                        result.flags.append(f"{grade_id}: {message}")
             result.manual = _changed_written_answers(submission, mine.gradebook_url, assignment)
             result.flags.append(f"nbgrader could not run the notebook ({why_not}); each test was re-checked on its own")
             result.notes.insert(0, "The notebook could not be run from top to bottom (the kernel hung or "
@@ -353,6 +355,8 @@ def grade_files(course: CourseFiles, submitted: SubmissionFiles, limits: Limits 
                         result.failed_tests.remove(grade_id)
                     elif not passed:
                         result.notes.append(f"{grade_id}: {message}; scored 0.")
+                        if refused_import(message):
+                            result.flags.append(f"{grade_id}: {message}")
                 elif not passed and score > 0:
                     result.scores[grade_id] = (0.0, top)
                     if ran_out_of_time(message):
@@ -363,6 +367,8 @@ def grade_files(course: CourseFiles, submitted: SubmissionFiles, limits: Limits 
                         f"separate process ({message}); scored 0 — review for tampering."
                     )
                     result.failed_tests.append(grade_id)
+                elif not passed and refused_import(message):  # failed in the kernel too: still worth a look
+                    result.flags.append(f"{grade_id}: {message}")
             with stopwatch.phase("feedback"):
                 result.feedback = _feedback(mine, assignment, student, result.scores, limits)
             with stopwatch.phase("pack"):
