@@ -202,7 +202,18 @@ class ForkingExecute(StudentExecute):
 
     def start_new_kernel_client(self):
         with timing.phase("kernel_start"):
-            return run_sync(self.async_start_new_kernel_client)()
+            try:
+                return run_sync(self.async_start_new_kernel_client)()
+            except RuntimeError as error:
+                # It died or stayed silent before any cell ran, so nothing of the student's stopped
+                # it (nbclient has cleaned it up): one more kernel, or the whole notebook would be
+                # graded as if its code had crashed.
+                if self.deadline is not None and self.deadline - time.monotonic() < 5:
+                    raise
+                self.log.warning("the kernel did not start (%s); starting another", error)
+                self.km = self.create_kernel_manager()
+                self.start_new_kernel()
+                return run_sync(self.async_start_new_kernel_client)()
 
     def _cleanup_kernel(self):
         with timing.phase("kernel_stop"):

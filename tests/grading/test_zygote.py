@@ -103,6 +103,24 @@ def test_a_kernel_stuck_in_a_loop_that_swallows_interrupts_is_killed():
     assert [output.ename for output in notebook.cells[2].outputs] == [NOT_RUN_KERNEL_STOPPED]
 
 
+def test_a_kernel_that_dies_before_its_first_cell_is_replaced(monkeypatch):
+    from diffrn_grading import kernels
+
+    forks = []
+
+    def first_kernel_starved(kind, **request):
+        forks.append(kind)
+        if len(forks) == 1:  # too little memory to start: this kernel dies before replying
+            request["memory_bytes"] = 32 * 2**20
+        return fork(kind, **request)
+
+    monkeypatch.setattr(kernels, "fork", first_kernel_starved)
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print(6 * 7)")])
+    kernels.ForkingExecute(timeout=30).preprocess(notebook, {})
+    assert forks == ["kernel", "kernel"]
+    assert text(notebook).strip() == "42"
+
+
 def test_a_kernel_that_kills_its_zygote_does_not_stop_later_forks():
     from nbclient.exceptions import DeadKernelError
 
