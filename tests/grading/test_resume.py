@@ -23,8 +23,11 @@ def _grade_command(course_root):
 def test_rerun_after_interruption_finishes_the_same_gradebook(course, interruption):
     course.hand_in(*CLASS)
     done = course.root / ".grading" / "done" / "ps1-jacobians"
+    # As typed in a terminal: a test run started in the background (`make test &`) would pass
+    # on its ignored SIGINT, and the batch would never see the Ctrl-C.
     process = subprocess.Popen(_grade_command(course.root), start_new_session=True,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline and len(list(done.glob("*.json"))) < 2 and process.poll() is None:
         time.sleep(0.2)
