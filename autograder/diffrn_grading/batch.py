@@ -338,63 +338,59 @@ def _run_pool(context, course, assignment, students, jobs, limits):
     crash can be attributed.
     """
     import tempfile
-
-    scratch = tempfile.mkdtemp(prefix="diffrn-batch-")
-    try:
-        yield from _run_pools(context, course, assignment, students, jobs, limits, scratch)
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
-
-
-def _run_pools(context, course, assignment, students, jobs, limits, scratch):
     from collections import deque
 
-    shared = CourseFiles.read(course, assignment)
-    queue, alone = deque(students), deque()
-    while queue or alone:
-        batch, width = (queue, jobs) if queue else (alone, 1)
-        pool = ProcessPoolExecutor(max_workers=width, mp_context=context, initializer=_worker_init,
-                                   initargs=(limits.memory_bytes, scratch))
-        running = {}
-        try:
-            while batch or running:
-                while batch and len(running) < width:
-                    student = batch.popleft()
-                    future = pool.submit(grade_files, shared, SubmissionFiles.read(course, assignment, student), limits)
-                    running[future] = (student, time.monotonic())
-                done, _ = wait(running, timeout=0.5, return_when=FIRST_COMPLETED)
-                for future in done:
-                    student, _ = running.pop(future)
-                    try:
-                        yield future.result()
-                    except BrokenProcessPool:
-                        running[future] = (student, 0.0)
-                        raise
-                    except Exception as error:
-                        yield _failure(student, f"grading crashed: {type(error).__name__}: {error}")
-                # Workers keep each submission within its budget; this is the net under that.
-                overdue = [f for f, (_, t0) in running.items()
-                           if time.monotonic() - t0 > limits.overdue_seconds]
-                if overdue:
-                    student = running.pop(overdue[0])[0]
-                    batch.extendleft(s for s, _ in running.values())
-                    running.clear()
+    # The workers' temporary folders, removed with it however the batch ends (see _worker_init).
+    with tempfile.TemporaryDirectory(prefix="diffrn-batch-", ignore_cleanup_errors=True) as scratch:
+        shared = CourseFiles.read(course, assignment)
+        queue, alone = deque(students), deque()
+        while queue or alone:
+            batch, width = (queue, jobs) if queue else (alone, 1)
+            pool = ProcessPoolExecutor(max_workers=width, mp_context=context, initializer=_worker_init,
+                                       initargs=(limits.memory_bytes, scratch))
+            running = {}
+            try:
+                while batch or running:
+                    while batch and len(running) < width:
+                        student = batch.popleft()
+                        submitted = SubmissionFiles.read(course, assignment, student)
+                        future = pool.submit(grade_files, shared, submitted, limits)
+                        running[future] = (student, time.monotonic())
+                    done, _ = wait(running, timeout=0.5, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        student, _ = running.pop(future)
+                        try:
+                            yield future.result()
+                        except BrokenProcessPool:
+                            running[future] = (student, 0.0)
+                            raise
+                        except Exception as error:
+                            yield _failure(student, f"grading crashed: {type(error).__name__}: {error}")
+                    # Workers keep each submission within its budget; this is the net under that.
+                    overdue = [f for f, (_, t0) in running.items()
+                               if time.monotonic() - t0 > limits.overdue_seconds]
+                    if overdue:
+                        student = running.pop(overdue[0])[0]
+                        batch.extendleft(s for s, _ in running.values())
+                        running.clear()
+                        _kill_pool(pool)
+                        yield _failure(student, f"grading this notebook took longer than "
+                                                f"{limits.overdue_seconds:.0f} s and was stopped; "
+                                                "every test counts as failed.")
+                        break
+            except BrokenProcessPool:
+                in_flight = [s for s, _ in running.values()]
+                if width == 1:
+                    for student in in_flight:
+                        yield _failure(student, "the notebook crashed the grading process; "
+                                                "every test counts as failed.")
+                else:
+                    alone.extend(in_flight)
+            finally:
+                if running:  # interrupted (Ctrl-C) or broken: end the workers still grading
                     _kill_pool(pool)
-                    yield _failure(student, f"grading this notebook took longer than {limits.overdue_seconds:.0f} s "
-                                            "and was stopped; every test counts as failed.")
-                    break
-        except BrokenProcessPool:
-            in_flight = [s for s, _ in running.values()]
-            if width == 1:
-                for student in in_flight:
-                    yield _failure(student, "the notebook crashed the grading process; every test counts as failed.")
-            else:
-                alone.extend(in_flight)
-        finally:
-            if running:  # interrupted (Ctrl-C) or broken: end the workers still grading
-                _kill_pool(pool)
-            # Then wait for every worker to exit, so that none outlives the batch.
-            pool.shutdown(wait=True, cancel_futures=True)
+                # Then wait for every worker to exit, so that none outlives the batch.
+                pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _kill_pool(pool) -> None:

@@ -164,6 +164,7 @@ def verify(source_notebook, student_notebook, student: str, seconds: float = 120
 MIN_SANDBOX_SECONDS = 0.5
 OUT_OF_TIME = "was not re-checked: the submission had used its time budget (its code loops outside the notebook's kernel?)"
 TIMED_OUT = "did not finish within {seconds:.0f} s (an infinite loop?)"
+REFUSED_IMPORT = ", but answers may use numpy and the standard library only, so it earns nothing"
 
 
 def ran_out_of_time(message: str) -> bool:
@@ -232,9 +233,6 @@ def _verify_group(module, plans, cells, student, timeout, memory_bytes):
         except Exception as error:  # malformed answers: the student's process sent nonsense
             verdicts[task["grade_id"]] = (False, f"unreadable answer ({type(error).__name__})")
     return verdicts, True
-
-
-REFUSED_IMPORT = ", but answers may use numpy and the standard library only, so it earns nothing"
 
 
 def refused_import(message: str) -> bool:

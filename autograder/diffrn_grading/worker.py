@@ -268,7 +268,7 @@ def grade_files(course: CourseFiles, submitted: SubmissionFiles, limits: Limits 
     """
     from diffrn_grading import speedups, timing
     from diffrn_grading.kernels import NOT_RUN_KERNEL_STOPPED
-    from diffrn_grading.verify import ran_out_of_time, refused_import, scan
+    from diffrn_grading.verify import ran_out_of_time, scan
     from diffrn_grading.verify import verify as recheck
 
     speedups.install()
@@ -319,8 +319,7 @@ def grade_files(course: CourseFiles, submitted: SubmissionFiles, limits: Limits 
                 if not passed:
                     result.failed_tests.append(grade_id)
                     result.notes.append(f"{grade_id}: {message}; scored 0.")
-                    if refused_import(message):  # an import the scan could not see: worth a look
-                        result.flags.append(f"{grade_id}: {message}")
+            result.flags += _refused_import_flags(verdicts)
             result.manual = _changed_written_answers(submission, mine.gradebook_url, assignment)
             result.flags.append(f"nbgrader could not run the notebook ({why_not}); each test was re-checked on its own")
             result.notes.insert(0, "The notebook could not be run from top to bottom (the kernel hung or "
@@ -346,6 +345,7 @@ def grade_files(course: CourseFiles, submitted: SubmissionFiles, limits: Limits 
                                        seconds=max(1.0, recheck_deadline - time.monotonic()),
                                        cell_timeout=limits.cell_seconds, memory_bytes=limits.memory_bytes,
                                        only=stopped))
+            tampered = set()  # flagged for passing in the kernel only: the flag quotes the re-check
             for grade_id, (passed, message) in verdicts.items():
                 score, top = result.scores.get(grade_id, (0.0, 0.0))
                 if not_run.get(grade_id) == NOT_RUN_KERNEL_STOPPED:
@@ -355,8 +355,6 @@ def grade_files(course: CourseFiles, submitted: SubmissionFiles, limits: Limits 
                         result.failed_tests.remove(grade_id)
                     elif not passed:
                         result.notes.append(f"{grade_id}: {message}; scored 0.")
-                        if refused_import(message):
-                            result.flags.append(f"{grade_id}: {message}")
                 elif not passed and score > 0:
                     result.scores[grade_id] = (0.0, top)
                     if ran_out_of_time(message):
@@ -367,8 +365,8 @@ def grade_files(course: CourseFiles, submitted: SubmissionFiles, limits: Limits 
                         f"separate process ({message}); scored 0 — review for tampering."
                     )
                     result.failed_tests.append(grade_id)
-                elif not passed and refused_import(message):  # failed in the kernel too: still worth a look
-                    result.flags.append(f"{grade_id}: {message}")
+                    tampered.add(grade_id)
+            result.flags += _refused_import_flags(verdicts, flagged=tampered)
             with stopwatch.phase("feedback"):
                 result.feedback = _feedback(mine, assignment, student, result.scores, limits)
             with stopwatch.phase("pack"):
@@ -381,6 +379,15 @@ def grade_files(course: CourseFiles, submitted: SubmissionFiles, limits: Limits 
         result.seconds = time.monotonic() - started
         result.timings = _phases(stopwatch.seconds)
     return result
+
+
+def _refused_import_flags(verdicts: dict, flagged: set = frozenset()) -> list[str]:
+    """Review flags for the functions the re-check caught importing what answers may not use
+    (an import built at run time, which the scan of the code cannot see), but those in ``flagged``."""
+    from diffrn_grading.verify import refused_import
+
+    return [f"{grade_id}: {message}" for grade_id, (passed, message) in verdicts.items()
+            if not passed and grade_id not in flagged and refused_import(message)]
 
 
 def _phases(seconds: dict) -> dict:
