@@ -1,9 +1,9 @@
 """Grade on a Dask cluster the instructor already has: ``grade ps --cluster tcp://host:8786``.
 
 Each submission is one task, self-contained: the course's configuration, source and template
-gradebook (:class:`~diffrn_grading.worker.CourseFiles`, sent to every worker once) and the
-student's files (:class:`~diffrn_grading.worker.SubmissionFiles`). A worker runs
-:func:`~diffrn_grading.worker.grade_files`, the very function a local worker process runs, and
+gradebook (:class:`~diffrn_grading.worker.CourseFiles`, sent to the cluster once, and again if the
+worker holding them dies) and the student's files (:class:`~diffrn_grading.worker.SubmissionFiles`).
+A worker runs :func:`~diffrn_grading.worker.grade_files`, the very function a local worker process runs, and
 sends back the scores and the autograded and feedback files; no shared folder is needed. The
 submitting process stays the only writer of the course folder and the gradebook
 (:mod:`diffrn_grading.batch` records each result as it arrives, as on one machine).
@@ -176,12 +176,16 @@ def grade_on_cluster(client, course: Course, assignment: str, students: list[str
 
     from diffrn_grading.batch import _failure
 
-    shared = client.scatter(CourseFiles.read(course, assignment), broadcast=True, hash=False)
+    run_id = uuid.uuid4().hex[:8]
+    # The course's files as a task's result, not scattered data: when the worker holding them
+    # dies, the scheduler runs the task again, where scattered data (and every submission
+    # waiting on it) would be lost.
+    shared = client.submit(_unchanged, CourseFiles.read(course, assignment), key=f"course-{assignment}-{run_id}",
+                           pure=False)
     queue = deque(students)
     running = {}  # future -> (student, submitted at)
     # The window is two tasks per thread, so a task waits for at most one other before it starts.
     overdue_after = 2 * limits.overdue_seconds
-    run_id = uuid.uuid4().hex[:8]
     try:
         while queue or running:
             width = 2 * max(1, sum(client.nthreads().values()))
@@ -215,6 +219,10 @@ def grade_on_cluster(client, course: Course, assignment: str, students: list[str
     finally:
         for future in running:  # interrupted: nothing of this run should keep the cluster busy
             future.cancel()
+
+
+def _unchanged(value):
+    return value
 
 
 def _stop(client, future) -> None:
