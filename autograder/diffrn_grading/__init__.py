@@ -7,3 +7,12 @@ install, ``diffrn``, holds the engine, the demos and the checks, and none of thi
 * :mod:`diffrn_grading.batch` -- grading every submission of a class and exporting grades.
 * :mod:`diffrn_grading.cli` -- the command line behind ``make assignments/validate/grade``.
 """
+
+import sys as _sys
+
+# jsonschema imports rfc3987_syntax, if installed, to check the "iri" string format, and that
+# module builds about 35 Earley parsers as it is imported: about a second of CPU in every
+# grading process (python-jsonschema/jsonschema#1428). No notebook or nbgrader schema uses that
+# format; without the module jsonschema simply has no "iri" check. Only for processes that
+# import the grader before jsonschema (its command line, its pool workers).
+_sys.modules.setdefault("rfc3987_syntax", None)

@@ -8,13 +8,17 @@ the same Jinja templates again (about 0.4 s a page). This exporter shares compil
 bytecode between pages of one process. nbconvert then parses every finished page with
 BeautifulSoup only to add a few attributes (alternative text on images, keyboard focus on
 cells), which costs as much as rendering the page; this exporter adds the same attributes to
-the same tags as it writes them. The page is the same document nbgrader writes (the tests
-compare the two parsed).
+the same tags as it writes them. Most of a page is the same on every student's page (the
+instructions, the given code, the tests), so each code cell's highlighting and each markdown
+cell's HTML are kept, per process, for the next page that shows the same cell. The page is the
+same document nbgrader writes (the tests compare the two parsed).
 """
 from __future__ import annotations
 
 import html
+import json
 import re
+from collections import OrderedDict
 
 import jinja2
 from nbconvert.exporters import HTMLExporter, TemplateExporter
@@ -62,6 +66,34 @@ def _accessible_tag(match: re.Match) -> str:
     return tag
 
 
+class _Memo:
+    """The last ``size`` results of an expensive pure function, by key."""
+
+    def __init__(self, size: int = 4096):
+        self.size, self.results = size, OrderedDict()
+
+    def get(self, key, compute):
+        if key in self.results:
+            self.results.move_to_end(key)
+            return self.results[key]
+        value = self.results[key] = compute()
+        if len(self.results) > self.size:
+            self.results.popitem(last=False)
+        return value
+
+
+_HIGHLIGHTED, _MARKDOWN = _Memo(), _Memo()
+
+
+class _RememberingHighlight(Highlight2HTML):
+    """nbconvert's code highlighting, which gives the same HTML for the same cell every time."""
+
+    def __call__(self, source, language=None, metadata=None):
+        key = (source, language, self.pygments_lexer, json.dumps(metadata, sort_keys=True, default=str),
+               json.dumps(self.extra_formatter_options, sort_keys=True, default=str))
+        return _HIGHLIGHTED.get(key, lambda: super(_RememberingHighlight, self).__call__(source, language, metadata))
+
+
 class FeedbackHTMLExporter(HTMLExporter):
     """nbconvert's HTMLExporter, with compiled templates shared and no second parse of the page."""
 
@@ -70,13 +102,22 @@ class FeedbackHTMLExporter(HTMLExporter):
         environment.bytecode_cache = _COMPILED
         return environment
 
+    @jinja2.pass_context
+    def markdown2html(self, context, source):
+        """HTMLExporter's markdown filter; a cell without attachments is rendered once per process."""
+        if context.get("cell", {}).get("attachments"):
+            return super().markdown2html(context, source)
+        key = (source, context.get("resources", {}).get("metadata", {}).get("path", ""), self.embed_images,
+               self.anchor_link_text, self.exclude_anchor_links, json.dumps(self.lexer_options, default=str))
+        return _MARKDOWN.get(key, lambda: super(FeedbackHTMLExporter, self).markdown2html(context, source))
+
     def from_notebook_node(self, nb, resources=None, **kw):
         """HTMLExporter's page, with its accessibility attributes added while writing the tags."""
         language = nb.metadata.get("language_info", {})
         lexer = language.get("pygments_lexer", language.get("name", None))
         resources = self._init_resources(resources)
-        self.register_filter("highlight_code",
-                             self.filters.get("highlight_code", Highlight2HTML(pygments_lexer=lexer, parent=self)))
+        self.register_filter("highlight_code", self.filters.get(
+            "highlight_code", _RememberingHighlight(pygments_lexer=lexer, parent=self)))
         self.register_filter("filter_data_type", WidgetsDataTypeFilter(
             notebook_metadata=self._nb_metadata, parent=self, resources=resources))
         page, resources = TemplateExporter.from_notebook_node(self, nb, resources, **kw)

@@ -15,7 +15,14 @@ twice. Two of nbgrader's habits then dominate its share of the CPU time:
   is checked and compiled once, and each cell is validated against the compiled schema,
   raising the same error ``jsonschema.validate`` would.
 
-Neither changes what is read, written or reported; ``tests/grading`` grades with them on.
+* every ``Gradebook`` asks SQLAlchemy to create any missing table, which costs one
+  reflection query per table even when none is missing; here the tables are listed once and
+  ``create_all`` runs only when one is missing;
+* a worker's private gradebook is a scratch copy, thrown away after each submission, yet
+  SQLite syncs it to disk at each of its many commits; it is opened without syncing and with
+  its rollback journal in memory (the instructor's gradebook keeps SQLite's defaults).
+
+None changes what is read, written or reported; ``tests/grading`` grades with them on.
 """
 from __future__ import annotations
 
@@ -69,12 +76,36 @@ def install() -> None:
         def create_engine(url, **options):
             key = (str(url), tuple(sorted(options.items())))
             if key not in engines:
-                engines[key] = sqlalchemy.create_engine(url, **options)
+                engine = engines[key] = sqlalchemy.create_engine(url, **options)
+                if _is_private_gradebook(engine):
+                    sqlalchemy.event.listen(engine, "connect", _without_syncing)
             return engines[key]
 
         api.create_engine = create_engine
+        metadata = api.Base.metadata
+        create_all = metadata.create_all
+
+        def create_missing_tables(bind, tables=None, checkfirst=True):
+            if tables is None and checkfirst and set(metadata.tables) <= set(sqlalchemy.inspect(bind).get_table_names()):
+                return
+            create_all(bind=bind, tables=tables, checkfirst=checkfirst)
+
+        metadata.create_all = create_missing_tables
         common.jsonschema = _SchemaValidation()
         _installed = True
+
+
+def _is_private_gradebook(engine) -> bool:
+    database = engine.url.database
+    return (_private_folder is not None and engine.url.get_backend_name() == "sqlite" and bool(database)
+            and os.path.dirname(os.path.abspath(database)) == os.path.abspath(_private_folder))
+
+
+def _without_syncing(connection, _record) -> None:
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA synchronous = OFF")
+    cursor.execute("PRAGMA journal_mode = MEMORY")
+    cursor.close()
 
 
 _private_folder: str | None = None

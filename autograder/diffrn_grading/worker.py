@@ -19,6 +19,7 @@ writer of the real course folder and gradebook.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import tempfile
@@ -239,13 +240,24 @@ def _changed_written_answers(submission, gradebook_url: str, assignment: str) ->
     return changed
 
 
-def _zero_scores(template_db_url: str, assignment: str) -> dict:
+_ZERO_SCORES: dict[tuple[str, str], dict] = {}
+
+
+def _zero_scores(course: CourseFiles, gradebook_url: str) -> dict:
+    """Every grade cell of the assignment with no points yet: grade_id -> (0, max_score).
+
+    The same for every submission graded against ``course``, so read once per gradebook snapshot
+    (``gradebook_url`` holds a copy of it).
+    """
     from nbgrader.api import Gradebook
 
-    with Gradebook(template_db_url) as gradebook:
-        found = gradebook.find_assignment(assignment)
-        return {cell.name: (0.0, float(cell.max_score)) for notebook in found.notebooks
-                for cell in notebook.grade_cells}
+    key = (course.assignment, hashlib.sha256(course.gradebook).hexdigest())
+    if key not in _ZERO_SCORES:
+        with Gradebook(gradebook_url) as gradebook:
+            found = gradebook.find_assignment(course.assignment)
+            _ZERO_SCORES[key] = {cell.name: (0.0, float(cell.max_score)) for notebook in found.notebooks
+                                 for cell in notebook.grade_cells}
+    return dict(_ZERO_SCORES[key])
 
 
 def grade_submission(course, assignment: str, student: str, limits: Limits | None = None) -> StudentResult:
@@ -289,7 +301,7 @@ def grade_files(course: CourseFiles, submitted: SubmissionFiles, limits: Limits 
             target = mine.submitted_folder(assignment, student)
             write_files(target, submitted.files)
             source = nbformat.read(str(mine.source_notebook(assignment)), as_version=4)
-            result.scores = _zero_scores(mine.gradebook_url, assignment)
+            result.scores = _zero_scores(course, mine.gradebook_url)
             try:
                 submission = load_submission(target, assignment)
             except SubmissionError as error:

@@ -43,8 +43,14 @@ def _preload() -> list[str]:
     import diffrn.checks
 
     checks = sorted(Path(diffrn.checks.__file__).resolve().parent.glob("ps*.py"))
+    # Also what a kernel imports as it starts (its debugger, inspector, the storemagic extension,
+    # the history's sqlite3) and numpy.random, which numpy loads on first use and each child
+    # reseeds: else every kernel and re-check imports them again.
     return ["ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell", "ipykernel.debugger",
-            "IPython.core.completer", "numpy", *(f"diffrn.checks.{path.stem}" for path in checks),
+            "IPython.core.completer", "IPython.core.completerlib", "IPython.core.debugger", "IPython.core.logger",
+            "IPython.core.oinspect", "IPython.extensions.storemagic", "IPython.utils.wildcard", "pdb", "sqlite3",
+            "psutil", "runpy", "tornado.platform.asyncio", "numpy", "numpy.random",
+            *(f"diffrn.checks.{path.stem}" for path in checks),
             "diffrn_grading.sandbox", "diffrn_grading.confine", "landlock"]
 
 
