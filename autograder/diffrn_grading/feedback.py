@@ -89,7 +89,8 @@ class _RememberingHighlight(Highlight2HTML):
     """nbconvert's code highlighting, which gives the same HTML for the same cell every time."""
 
     def __call__(self, source, language=None, metadata=None):
-        key = (source, language, self.pygments_lexer, json.dumps(metadata, sort_keys=True, default=str),
+        # Of the cell's metadata (which also holds its run times) only a magic's language counts.
+        key = (source, language, self.pygments_lexer, (metadata or {}).get("magics_language"),
                json.dumps(self.extra_formatter_options, sort_keys=True, default=str))
         return _HIGHLIGHTED.get(key, lambda: super(_RememberingHighlight, self).__call__(source, language, metadata))
 

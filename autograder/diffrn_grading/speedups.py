@@ -20,7 +20,10 @@ twice. Two of nbgrader's habits then dominate its share of the CPU time:
   ``create_all`` runs only when one is missing;
 * a worker's private gradebook is a scratch copy, thrown away after each submission, yet
   SQLite syncs it to disk at each of its many commits; it is opened without syncing and with
-  its rollback journal in memory (the instructor's gradebook keeps SQLite's defaults).
+  its rollback journal in memory (the instructor's gradebook keeps SQLite's defaults);
+* every ``Gradebook`` checks that the database has its tables and the course its row (and
+  commits); a private gradebook is checked the first time it is opened for a submission, and
+  the other openings for that submission skip the check.
 
 None changes what is read, written or reported; ``tests/grading`` grades with them on.
 """
@@ -91,6 +94,23 @@ def install() -> None:
             create_all(bind=bind, tables=tables, checkfirst=checkfirst)
 
         metadata.create_all = create_missing_tables
+
+        check_and_open = api.Gradebook.__init__
+
+        def open_gradebook(self, db_url, course_id="default_course", authenticator=None):
+            key = (str(db_url), course_id)
+            if key not in _checked_private_gradebooks:
+                check_and_open(self, db_url, course_id, authenticator)
+                if _is_private_gradebook(self.engine):
+                    _checked_private_gradebooks.add(key)
+                return
+            # What nbgrader's __init__ leaves, without checking again what it checked already.
+            self.engine = api.create_engine(db_url, echo=False, future=True)
+            self.db = api.scoped_session(api.sessionmaker(autoflush=True, bind=self.engine, future=True))
+            self.course_id = course_id
+            self.authenticator = authenticator
+
+        api.Gradebook.__init__ = open_gradebook
         common.jsonschema = _SchemaValidation()
         _installed = True
 
@@ -109,12 +129,14 @@ def _without_syncing(connection, _record) -> None:
 
 
 _private_folder: str | None = None
+_checked_private_gradebooks: set = set()
 
 
 def private_gradebook() -> Path:
-    """Where this process keeps the gradebook copy of the submission it grades (one at a time).
+    """Where this process keeps the gradebook copy of the next submission it grades (one at a time).
 
-    The same path for every submission, so that its SQL is compiled once (see above); the
+    The same path for every submission, so that its SQL is compiled once (see above). The
+    caller writes a fresh copy there, so the copy is checked again when next opened. The
     folder is removed when the process exits.
     """
     global _private_folder
@@ -122,4 +144,5 @@ def private_gradebook() -> Path:
         if _private_folder is None or not os.path.isdir(_private_folder):
             _private_folder = tempfile.mkdtemp(prefix="diffrn-worker-")
             atexit.register(shutil.rmtree, _private_folder, True)
+        _checked_private_gradebooks.clear()
     return Path(_private_folder) / "gradebook.db"
