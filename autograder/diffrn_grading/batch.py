@@ -13,6 +13,7 @@
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import multiprocessing
@@ -182,11 +183,11 @@ def _placeholder_notebook(course: Course, assignment: str, student: str, folder:
         shutil.copy(course.release_notebook(assignment), target)
 
 
-def _worker_init(memory_bytes: int, scratch: str) -> None:
+def _worker_init(memory_bytes: int, scratch: str, zygote: str | None) -> None:
     import resource
     import tempfile
 
-    from diffrn_grading.zygote import ENVIRONMENT, die_with_parent
+    from diffrn_grading.zygote import ENVIRONMENT, die_with_parent, use_shared
 
     os.setsid()  # own process group: a runaway kernel can be killed with its worker
     die_with_parent()  # and if the batch itself is killed, its workers go too
@@ -196,6 +197,7 @@ def _worker_init(memory_bytes: int, scratch: str) -> None:
     # batch's scratch folder, which the batch removes: a worker ends without running atexit,
     # and a killed kernel or re-check leaves its folder behind.
     os.environ["TMPDIR"] = tempfile.tempdir = scratch
+    use_shared(zygote)
 
 
 class _Progress:
@@ -317,14 +319,16 @@ def default_jobs() -> int:
 def _pool_context():
     """The fork server the workers come from, started (it imports nbgrader in the background).
 
-    A fork server that has imported nbgrader once starts each worker in milliseconds, and
-    unlike a plain fork it never copies this process's threads or open gradebook.
+    A fork server that has imported nbgrader once (and warmed its caches, see
+    :mod:`diffrn_grading.preload`) starts each worker in milliseconds, and unlike a plain fork it
+    never copies this process's threads or open gradebook.
     """
     from multiprocessing import forkserver
 
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["diffrn_grading.worker", "diffrn_grading.verify", "diffrn_grading.kernels",
-                                    "nbgrader.apps", "nbgrader.api", "nbconvert", "jupyter_client"])
+                                    "nbgrader.apps", "nbgrader.api", "nbconvert", "jupyter_client",
+                                    "diffrn_grading.preload"])
     forkserver.ensure_running()
     return context
 
@@ -340,14 +344,18 @@ def _run_pool(context, course, assignment, students, jobs, limits):
     import tempfile
     from collections import deque
 
+    from diffrn_grading.zygote import start_shared
+
     # The workers' temporary folders, removed with it however the batch ends (see _worker_init).
-    with tempfile.TemporaryDirectory(prefix="diffrn-batch-", ignore_cleanup_errors=True) as scratch:
+    with tempfile.TemporaryDirectory(prefix="diffrn-batch-", ignore_cleanup_errors=True) as scratch, \
+            _running(start_shared(scratch)) as zygote:
+        address = os.path.join(scratch, "zygote.sock") if zygote else None
         shared = CourseFiles.read(course, assignment)
         queue, alone = deque(students), deque()
         while queue or alone:
             batch, width = (queue, jobs) if queue else (alone, 1)
             pool = ProcessPoolExecutor(max_workers=width, mp_context=context, initializer=_worker_init,
-                                       initargs=(limits.memory_bytes, scratch))
+                                       initargs=(limits.memory_bytes, scratch, address))
             running = {}
             try:
                 while batch or running:
@@ -391,6 +399,17 @@ def _run_pool(context, course, assignment, students, jobs, limits):
                     _kill_pool(pool)
                 # Then wait for every worker to exit, so that none outlives the batch.
                 pool.shutdown(wait=True, cancel_futures=True)
+
+
+@contextlib.contextmanager
+def _running(process):
+    """``process`` (or None) while the block runs; then it is killed, with what it started."""
+    try:
+        yield process
+    finally:
+        if process is not None:
+            process.kill()  # the zygote; the keepers of its children die with it, then the children
+            process.wait()
 
 
 def _kill_pool(pool) -> None:

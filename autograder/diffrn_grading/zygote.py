@@ -14,7 +14,14 @@ namespace, including any that left the session or double-forked to detach.
 
 The zygote is a fresh interpreter (``python -m diffrn_grading.zygote``) started with
 ``close_fds``, so its children inherit none of the grading worker's pipes, only the zygote's
-socket, which they close first. Linux only (fork, prctl).
+sockets, which they close first. Linux only (fork, prctl).
+
+A worker starts a zygote of its own on first use. A batch of local workers shares one instead
+(:func:`start_shared`, :func:`use_shared`): one interpreter's start-up for the whole batch rather
+than one per worker. The shared zygote listens on a Unix socket in the batch's scratch folder
+and answers only processes of its own PID namespace, which no kernel or re-check is in; each
+child's keeper also ends it when the worker that asked for it dies, as a worker's own zygote
+would.
 """
 from __future__ import annotations
 
@@ -24,12 +31,13 @@ import select
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-from multiprocessing.connection import Connection
+from multiprocessing.connection import Connection, wait
 from pathlib import Path
 
 # The zygote's environment. One BLAS thread: the children are small, and a BLAS thread pool
@@ -184,15 +192,32 @@ class ForkedProcess:
         self.send_signal(signal.SIGTERM)
 
 
+# How long a worker waits for the batch's shared zygote to be ready before starting its own.
+SHARED_READY_SECONDS = 60
+
+
 class Zygote:
-    """A warm process that forks kernels and sandboxes on request (one per grading worker)."""
+    """A warm process that forks kernels and sandboxes on request: a worker's own, or a
+    connection to the batch's shared one (``address``, see :func:`start_shared`)."""
 
     _instance: "Zygote | None" = None
+    _shared_address: str | None = None
     _lock = threading.Lock()
 
-    def __init__(self):
-        ours, theirs = socket.socketpair()
+    def __init__(self, address: str | None = None):
         self.owner = os.getpid()
+        self.broken = False
+        if address is not None:
+            self.process = None
+            ours = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            ours.connect(address)
+            self.connection = Connection(ours.detach())
+            ready = self.connection.recv() if self.connection.poll(SHARED_READY_SECONDS) else None
+            if ready != "ready":
+                self.connection.close()
+                raise RuntimeError(f"the batch's kernel zygote at {address} did not answer")
+            return
+        ours, theirs = socket.socketpair()
         self.process = subprocess.Popen(
             [sys.executable, "-m", "diffrn_grading.zygote", str(theirs.fileno())],
             pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL, env=dict(os.environ, **ENVIRONMENT),
@@ -207,15 +232,27 @@ class Zygote:
             raise RuntimeError(f"the kernel zygote did not start (exit code {self.process.wait()}); "
                                f"run `python -m diffrn_grading.zygote` to see why")
 
+    def _alive(self) -> bool:
+        return not self.broken and (self.process is None or self.process.poll() is None)
+
     @classmethod
     def shared(cls) -> "Zygote":
-        """This process's zygote, started on first use and again if it died."""
+        """This process's zygote: the batch's shared one if it has one and it answers, else its
+        own, started on first use and again if it died."""
         with cls._lock:
             zygote = cls._instance
-            if zygote is None or zygote.owner != os.getpid() or zygote.process.poll() is not None:
+            if zygote is None or zygote.owner != os.getpid() or not zygote._alive():
                 if zygote is not None and zygote.owner == os.getpid():
                     zygote.connection.close()
-                cls._instance = zygote = cls()
+                zygote = None
+                if cls._shared_address is not None:
+                    try:
+                        zygote = cls(cls._shared_address)
+                    except (OSError, EOFError, RuntimeError) as error:
+                        # Gone or never started: this worker carries on with a zygote of its own.
+                        print(f"grading worker {os.getpid()}: {error}; starting its own zygote", file=sys.stderr)
+                        cls._shared_address = None
+                cls._instance = zygote = zygote or cls()
             return zygote
 
     def fork(self, kind: str, scratch: str | None = None, **request) -> ForkedProcess:
@@ -231,6 +268,7 @@ class Zygote:
                 self.connection.send(dict(request, kind=kind, scratch=scratch))
                 reply = self.connection.recv()
             except (EOFError, OSError) as error:
+                self.broken = True
                 reply = f"the kernel zygote stopped ({error}); the next fork starts a new one"
         if isinstance(reply, str):
             if not given:  # the caller's folder stays for its retry
@@ -239,9 +277,36 @@ class Zygote:
         return ForkedProcess(reply, scratch)
 
     def close(self) -> None:
-        """End the zygote (its running children end with it)."""
+        """End the zygote (its running children end with it), or the connection to a shared one."""
         self.connection.close()
-        self.process.wait()
+        if self.process is not None:
+            self.process.wait()
+
+
+def start_shared(folder: str) -> subprocess.Popen | None:
+    """Start a zygote for every worker of a batch, listening in ``folder``; None where it cannot
+    be shared (no PID namespaces, so no keeper to end a dead worker's kernel; or a folder too
+    deep for a socket's path). Workers find it through :func:`use_shared`; it ends with the batch
+    (or when its process is killed)."""
+    address = os.path.join(folder, "zygote.sock")
+    if len(os.fsencode(address)) >= 108 or not isolation_available():
+        return None
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(address)
+    listener.listen(64)
+    try:
+        return subprocess.Popen(
+            [sys.executable, "-m", "diffrn_grading.zygote", "--shared", str(listener.fileno())],
+            pass_fds=[listener.fileno()], stdin=subprocess.DEVNULL, start_new_session=True,
+            env=dict(os.environ, TMPDIR=folder, **ENVIRONMENT),
+        )
+    finally:
+        listener.close()
+
+
+def use_shared(address: str | None) -> None:
+    """In a worker: fork from the batch's shared zygote at ``address`` (None: a zygote of its own)."""
+    Zygote._shared_address = address
 
 
 def fork(kind: str, **request) -> ForkedProcess:
@@ -285,8 +350,22 @@ def _start(request: dict) -> int:
             os._exit(code)
     # An interrupt sent to the process group is for the kernel (it handles SIGINT), not for us.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if request.get("owner"):
+        _end_with_owner(child, request["owner"])
     code = os.waitstatus_to_exitcode(os.waitpid(child, 0)[1])
     return code if code >= 0 else 128 - code
+
+
+def _end_with_owner(child: int, owner: int) -> None:
+    """Return when ``child`` ends; kill it first if the process ``owner`` ends (or has ended)."""
+    try:
+        owner_ended = os.pidfd_open(owner)
+        child_ended = os.pidfd_open(child)
+    except OSError:  # the owner is gone already (or no pidfds): nobody is waiting for the child
+        os.kill(child, signal.SIGKILL)
+        return
+    while child_ended not in select.select([child_ended, owner_ended], [], [])[0]:
+        os.kill(child, signal.SIGKILL)
 
 
 def _become(request: dict, ppid: int | None = None) -> None:
@@ -337,6 +416,8 @@ def _become(request: dict, ppid: int | None = None) -> None:
 
 
 def _serve(fd: int) -> None:
+    """A worker's own zygote: fork what the worker at the other end of ``fd`` asks for, until it
+    closes its end."""
     die_with_parent()
     connection = Connection(fd)
     # Children are reaped by the kernel as they end, so none lingers as a zombie.
@@ -349,32 +430,86 @@ def _serve(fd: int) -> None:
             request = connection.recv()
         except (EOFError, OSError):  # the worker closed its end or died
             os._exit(0)
-        try:
-            pid = os.fork()
-        except OSError as error:
-            connection.send(f"{type(error).__name__}: {error}")
-            continue
-        if pid == 0:
-            code = 1
-            try:
-                connection.close()
-                code = _start(request)
-            except SystemExit as stop:
-                code = stop.code if isinstance(stop.code, int) else 1
-            except BaseException:  # shown on the worker's stderr, for whoever debugs the grader
-                import traceback
+        _fork_for(connection, request, [connection])
 
-                traceback.print_exc()
-            finally:
-                os._exit(code)
-        connection.send(pid)
+
+def _serve_shared(fd: int) -> None:
+    """The batch's zygote: accept workers on the listening socket ``fd`` and fork what each asks
+    for, until the batch ends."""
+    die_with_parent()
+    listener = socket.socket(fileno=fd)
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+    for module in PRELOAD:
+        importlib.import_module(module)
+    own_namespace = os.readlink("/proc/self/ns/pid")
+    workers: dict[Connection, int] = {}
+    while True:
+        for ready in wait([listener, *workers]):
+            if ready is listener:
+                accepted, _ = listener.accept()
+                pid, uid, _gid = struct.unpack("3i", accepted.getsockopt(
+                    socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i")))
+                try:
+                    # A kernel or re-check is in a PID namespace of its own: it may not ask for forks.
+                    trusted = uid == os.getuid() and os.readlink(f"/proc/{pid}/ns/pid") == own_namespace
+                except OSError:
+                    trusted = False
+                if not trusted:
+                    accepted.close()
+                    continue
+                connection = Connection(accepted.detach())
+                workers[connection] = pid
+                _send(connection, "ready", workers)
+                continue
+            try:
+                request = ready.recv()
+            except (EOFError, OSError):  # that worker ended
+                workers.pop(ready, None)
+                ready.close()
+                continue
+            _fork_for(ready, dict(request, owner=workers[ready]), [listener, *workers], workers)
+
+
+def _send(connection: Connection, message, workers: dict | None = None) -> None:
+    try:
+        connection.send(message)
+    except OSError:  # the worker died meanwhile
+        if workers is not None:
+            workers.pop(connection, None)
+        connection.close()
+
+
+def _fork_for(connection: Connection, request: dict, sockets: list, workers: dict | None = None) -> None:
+    """Fork the requested child and send its pid (or why not) over ``connection``."""
+    try:
+        pid = os.fork()
+    except OSError as error:
+        _send(connection, f"{type(error).__name__}: {error}", workers)
+        return
+    if pid == 0:
+        code = 1
+        try:
+            for open_socket in sockets:
+                open_socket.close()
+            code = _start(request)
+        except SystemExit as stop:
+            code = stop.code if isinstance(stop.code, int) else 1
+        except BaseException:  # shown on the worker's stderr, for whoever debugs the grader
+            import traceback
+
+            traceback.print_exc()
+        finally:
+            os._exit(code)
+    _send(connection, pid, workers)
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 2 or not sys.argv[1].isdigit():
+    if len(sys.argv) == 3 and sys.argv[1] == "--shared" and sys.argv[2].isdigit():
+        _serve_shared(int(sys.argv[2]))
+    elif len(sys.argv) == 2 and sys.argv[1].isdigit():
+        _serve(int(sys.argv[1]))
+    else:
         # Run by hand: show that the preloads import (the usual reason a zygote fails to start).
         for module in PRELOAD:
             importlib.import_module(module)
         print(f"imported {len(PRELOAD)} modules; the zygote is started by the grader with a socket")
-    else:
-        _serve(int(sys.argv[1]))

@@ -100,3 +100,80 @@ def test_each_graded_submission_says_where_its_time_went(course):
         assert template.execute("SELECT count(*) FROM student").fetchone() == (0,), \
             "workers get the problem sets without anybody's work"
         assert template.execute("SELECT count(*) FROM grade_cells").fetchone()[0] > 0
+
+
+def test_repeated_cells_render_as_nbconvert_renders_them_whatever_their_metadata():
+    first, again = _notebook_with_images(), _notebook_with_images()
+    # What differs between two students' pages: run times, a magic's language, attached images.
+    for cell in again.cells:
+        cell.metadata["execution"] = {"iopub.execute_input": "2026-11-29T10:00:00Z"}
+    again.cells[1].metadata["magics_language"] = "bash"
+    for notebook, image in ((first, PIXEL), (again, "iVBORw0KGgo=")):
+        notebook.cells[0].source = "# Title\n\n![](attachment:c.png)"
+        notebook.cells[0].attachments = {"c.png": {"image/png": image}}
+    for notebook in (first, again, first):
+        ours, _ = FeedbackHTMLExporter().from_notebook_node(notebook)
+        theirs, _ = HTMLExporter().from_notebook_node(notebook)
+        assert BeautifulSoup(ours, "html.parser") == BeautifulSoup(theirs, "html.parser")
+
+
+def _sql(gradebook, statement: str):
+    from sqlalchemy import text
+
+    return gradebook.db.execute(text(statement)).scalar()
+
+
+def _gradebook_commands_on_path(monkeypatch):
+    import os
+    import sys
+
+    monkeypatch.setenv("PATH", f"{os.path.dirname(sys.executable)}{os.pathsep}{os.environ['PATH']}")  # alembic
+    speedups.install()
+
+
+def test_the_private_gradebook_is_checked_once_per_copy_and_never_synced(tmp_path, monkeypatch):
+    import shutil
+    import sqlite3
+
+    from nbgrader.api import Gradebook
+
+    _gradebook_commands_on_path(monkeypatch)
+    instructors = tmp_path / "gradebook.db"
+    with Gradebook(f"sqlite:///{instructors}") as gradebook:
+        gradebook.add_student("ada")
+        assert _sql(gradebook, "PRAGMA synchronous") != 0, "the instructor's gradebook is synced as usual"
+
+    private = speedups.private_gradebook()
+    shutil.copy(instructors, private)
+    with Gradebook(f"sqlite:///{private}") as gradebook:
+        assert _sql(gradebook, "PRAGMA synchronous") == 0
+        assert _sql(gradebook, "PRAGMA journal_mode") == "memory"
+    with sqlite3.connect(str(private)) as database:  # never happens; shows whether it is checked again
+        database.execute("DELETE FROM course")
+    with Gradebook(f"sqlite:///{private}") as gradebook:
+        assert [student.id for student in gradebook.students] == ["ada"]
+        assert _sql(gradebook, "SELECT count(*) FROM course") == 0, "checked again for the same submission"
+
+    # The next submission's copy is checked when first opened: here one without any table.
+    private = speedups.private_gradebook()
+    private.unlink()
+    sqlite3.connect(str(private)).close()
+    with Gradebook(f"sqlite:///{private}") as gradebook:
+        assert gradebook.students == []
+        assert _sql(gradebook, "SELECT count(*) FROM course") == 1
+
+
+def test_a_gradebook_missing_a_table_gets_it(tmp_path, monkeypatch):
+    import sqlite3
+
+    from nbgrader.api import Gradebook
+
+    _gradebook_commands_on_path(monkeypatch)
+    path = tmp_path / "gradebook.db"
+    with Gradebook(f"sqlite:///{path}") as gradebook:
+        gradebook.add_student("ada")
+    with sqlite3.connect(str(path)) as database:
+        database.execute("DROP TABLE comment")
+    with Gradebook(f"sqlite:///{path}") as gradebook:
+        assert _sql(gradebook, "SELECT count(*) FROM comment") == 0
+        assert [student.id for student in gradebook.students] == ["ada"]

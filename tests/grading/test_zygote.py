@@ -15,7 +15,7 @@ from nbclient import NotebookClient
 
 import diffrn
 from diffrn_grading.kernels import ForkingKernelManager, _is_this_python_kernel
-from diffrn_grading.zygote import Zygote, fork
+from diffrn_grading.zygote import Zygote, fork, isolation_available, start_shared, use_shared
 
 
 def run(*sources: str, timeout: int = 30):
@@ -279,3 +279,57 @@ def test_a_graded_notebooks_kernel_gets_the_students_id_and_the_memory_limit(cou
     graded = nbformat.reads(result.autograded[f"{course.assignment}.ipynb"].decode(), as_version=4)
     printed = "".join(o.get("text", "") for c in graded.cells if c.cell_type == "code" for o in c.outputs)
     assert f"id probe_student memory {3 * 2**30}" in printed
+
+
+@pytest.fixture
+def batch_zygote():
+    """A batch's shared zygote, which this process forks from during the test; its address."""
+    import shutil
+    import tempfile
+
+    folder = tempfile.mkdtemp(prefix="diffrn-test-")
+    process = start_shared(folder)
+    assert (process is None) == (not isolation_available()), "only isolation keeps a shared zygote safe"
+    if process is None:  # without PID namespaces each worker keeps a zygote of its own
+        shutil.rmtree(folder)
+        yield None
+        return
+    own, Zygote._instance = Zygote._instance, None
+    address = os.path.join(folder, "zygote.sock")
+    use_shared(address)
+    try:
+        yield address
+    finally:
+        use_shared(None)
+        Zygote._instance = own
+        process.kill()
+        process.wait()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_a_batch_zygote_forks_kernels_but_refuses_what_they_ask(batch_zygote):
+    if batch_zygote is None:
+        assert not isolation_available()
+        return
+    probe = ("import socket\nsock = socket.socket(socket.AF_UNIX)\n"
+             f"sock.connect({batch_zygote!r})\nsock.settimeout(10)\nprint(repr(sock.recv(100)))")
+    notebook = run("print('forked')", probe)
+    assert Zygote.shared().process is None, "the kernel did not come from the batch's zygote"
+    assert text(notebook).split() == ["forked", "b''"], "student code could ask the batch's zygote for forks"
+
+
+def test_a_batch_zygotes_child_ends_with_the_worker_that_asked_for_it(batch_zygote, tmp_path):
+    if batch_zygote is None:
+        assert not isolation_available()
+        return
+    request, result = tmp_path / "request.json", tmp_path / "result.json"
+    request.write_text(json.dumps({"module": "diffrn.checks.ps1", "student": "s", "tasks": [],
+                                   "cells": ["import time\ntime.sleep(60)"]}))
+    worker = (f"from diffrn_grading.zygote import fork, use_shared; import os\nuse_shared({batch_zygote!r})\n"
+              f"child = fork('sandbox', env=dict(os.environ), cwd={str(tmp_path)!r}, request_path={str(request)!r}, "
+              f"result_path={str(result)!r}, memory_bytes=2 * 2**30, cpu_seconds=90)\n"
+              "print(child.pid, flush=True); os.kill(os.getpid(), 9)")
+    ended = subprocess.run([sys.executable, "-c", worker], capture_output=True, text=True, timeout=60)
+    assert ended.returncode == -signal.SIGKILL, ended.stderr
+    child = int(ended.stdout.split()[0])
+    assert eventually_gone(pid=child), "a re-check outlived the worker that started it"
