@@ -21,6 +21,7 @@ import os
 import shutil
 import statistics
 import sys
+import tempfile
 import time
 import warnings
 from concurrent.futures import FIRST_COMPLETED, wait
@@ -30,6 +31,7 @@ from pathlib import Path
 
 from diffrn_grading.course import Course, GradingError, export_grades, release
 from diffrn_grading.worker import CourseFiles, Limits, StudentResult, SubmissionFiles, grade_files, write_files
+from diffrn_grading.zygote import start_shared
 
 
 
@@ -185,7 +187,6 @@ def _placeholder_notebook(course: Course, assignment: str, student: str, folder:
 
 def _worker_init(memory_bytes: int, scratch: str, zygote: str | None) -> None:
     import resource
-    import tempfile
 
     from diffrn_grading.zygote import ENVIRONMENT, die_with_parent, use_shared
 
@@ -197,7 +198,7 @@ def _worker_init(memory_bytes: int, scratch: str, zygote: str | None) -> None:
     # batch's scratch folder, which the batch removes: a worker ends without running atexit,
     # and a killed kernel or re-check leaves its folder behind.
     os.environ["TMPDIR"] = tempfile.tempdir = scratch
-    use_shared(zygote)
+    use_shared(zygote)  # the batch's, if it has one (else each worker starts its own)
 
 
 class _Progress:
@@ -241,63 +242,62 @@ def _grade(course: Course, assignment: str, jobs: int | None, limits: Limits | N
     from diffrn_grading import speedups
 
     started = time.monotonic()
-    # First the fork server, which imports what workers need while this process goes on.
-    context = None if client else _pool_context()
-    speedups.install()
-    limits = limits or Limits()
-    release(course, assignment)
-    submissions = course.submitted(assignment)
-    if not submissions:
-        raise GradingError(
-            f"no submissions for {assignment} in {course.submitted_root}: expected "
-            f"submitted/<student>/{assignment}/{assignment}.ipynb (see `collect` for LMS downloads)"
-        )
-    summary = Summary(assignment)
-    from diffrn_grading.confine import available as confinement_available
+    with _local_workers(client) as (context, scratch, zygote):
+        speedups.install()
+        limits = limits or Limits()
+        release(course, assignment)
+        submissions = course.submitted(assignment)
+        if not submissions:
+            raise GradingError(
+                f"no submissions for {assignment} in {course.submitted_root}: expected "
+                f"submitted/<student>/{assignment}/{assignment}.ipynb (see `collect` for LMS downloads)"
+            )
+        summary = Summary(assignment)
+        from diffrn_grading.confine import available as confinement_available
 
-    if client is None and not confinement_available():
-        summary.warnings.append(
-            "this machine cannot confine kernels (Landlock needs Linux 5.13 or later), so student code "
-            "could read instructor files; grade on Linux for that protection, and check the review flags."
-        )
-    from diffrn_grading.zygote import isolation_available
+        if client is None and not confinement_available():
+            summary.warnings.append(
+                "this machine cannot confine kernels (Landlock needs Linux 5.13 or later), so student code "
+                "could read instructor files; grade on Linux for that protection, and check the review flags."
+            )
+        from diffrn_grading.zygote import isolation_available
 
-    if client is None and not isolation_available():
-        summary.warnings.append(
-            "this machine cannot give kernels a PID namespace of their own (Linux user namespaces are "
-            "off), so a process student code detaches from its session could outlive grading."
-        )
-    if client is not None:
-        from diffrn_grading.cluster import worker_warnings
+        if client is None and not isolation_available():
+            summary.warnings.append(
+                "this machine cannot give kernels a PID namespace of their own (Linux user namespaces are "
+                "off), so a process student code detaches from its session could outlive grading."
+            )
+        if client is not None:
+            from diffrn_grading.cluster import worker_warnings
 
-        summary.warnings += worker_warnings(client)
-    recorded = _recorded(course, assignment)
-    pending = {}
-    for student, notebook in submissions.items():
-        fingerprint = _fingerprint(notebook.parent)
-        if _already_graded(course, assignment, student, fingerprint, recorded):
-            summary.skipped.append(student)
-        else:
-            pending[student] = fingerprint
-
-    _template_gradebook(course, assignment)
-    jobs = max(1, min(jobs or default_jobs(), len(pending) or 1))
-    from nbgrader.api import Gradebook
-
-    progress = _Progress(len(pending), f"grading {assignment}")
-    try:
-        with Gradebook(course.gradebook_url) as gradebook:
-            if client is not None:
-                from diffrn_grading.cluster import grade_on_cluster
-
-                results = grade_on_cluster(client, course, assignment, list(pending), limits)
+            summary.warnings += worker_warnings(client)
+        recorded = _recorded(course, assignment)
+        pending = {}
+        for student, notebook in submissions.items():
+            fingerprint = _fingerprint(notebook.parent)
+            if _already_graded(course, assignment, student, fingerprint, recorded):
+                summary.skipped.append(student)
             else:
-                results = _run_pool(context, course, assignment, list(pending), jobs, limits)
-            for result in results:
-                _record(course, gradebook, assignment, result, pending[result.student])
-                progress.update(result.student)
-    finally:
-        progress.close()
+                pending[student] = fingerprint
+
+        _template_gradebook(course, assignment)
+        jobs = max(1, min(jobs or default_jobs(), len(pending) or 1))
+        from nbgrader.api import Gradebook
+
+        progress = _Progress(len(pending), f"grading {assignment}")
+        try:
+            with Gradebook(course.gradebook_url) as gradebook:
+                if client is not None:
+                    from diffrn_grading.cluster import grade_on_cluster
+
+                    results = grade_on_cluster(client, course, assignment, list(pending), limits)
+                else:
+                    results = _run_pool(context, course, assignment, list(pending), jobs, limits, scratch, zygote)
+                for result in results:
+                    _record(course, gradebook, assignment, result, pending[result.student])
+                    progress.update(result.student)
+        finally:
+            progress.close()
 
     _feedback(course, assignment, list(pending))
     export_grades(course)
@@ -309,6 +309,20 @@ def _grade(course: Course, assignment: str, jobs: int | None, limits: Limits | N
     if not quiet:
         print(summary_text(summary))
     return summary
+
+
+@contextlib.contextmanager
+def _local_workers(client):
+    """What local workers need, started first so that it gets ready while the batch does: the
+    fork server they come from, the scratch folder that holds every temporary folder of theirs
+    (removed however the batch ends, see _worker_init), and the zygote their kernels are forked
+    from, with its address. Nothing for a Dask cluster's workers."""
+    if client is not None:
+        yield None, None, None
+        return
+    with tempfile.TemporaryDirectory(prefix="diffrn-batch-", ignore_cleanup_errors=True) as scratch, \
+            _running(start_shared(scratch)) as zygote:
+        yield _pool_context(), scratch, zygote and os.path.join(scratch, "zygote.sock")
 
 
 def default_jobs() -> int:
@@ -333,7 +347,7 @@ def _pool_context():
     return context
 
 
-def _run_pool(context, course, assignment, students, jobs, limits):
+def _run_pool(context, course, assignment, students, jobs, limits, scratch, zygote):
     """Yield a StudentResult per student; a stuck or crashed worker costs only its own student.
 
     A pool cannot cancel one running task, so an overdue notebook ends the whole pool: its
@@ -341,64 +355,57 @@ def _run_pool(context, course, assignment, students, jobs, limits):
     known whose notebook killed it, so everyone in flight is graded again alone, where a
     crash can be attributed.
     """
-    import tempfile
     from collections import deque
 
-    from diffrn_grading.zygote import start_shared
-
-    # The workers' temporary folders, removed with it however the batch ends (see _worker_init).
-    with tempfile.TemporaryDirectory(prefix="diffrn-batch-", ignore_cleanup_errors=True) as scratch, \
-            _running(start_shared(scratch)) as zygote:
-        address = os.path.join(scratch, "zygote.sock") if zygote else None
-        shared = CourseFiles.read(course, assignment)
-        queue, alone = deque(students), deque()
-        while queue or alone:
-            batch, width = (queue, jobs) if queue else (alone, 1)
-            pool = ProcessPoolExecutor(max_workers=width, mp_context=context, initializer=_worker_init,
-                                       initargs=(limits.memory_bytes, scratch, address))
-            running = {}
-            try:
-                while batch or running:
-                    while batch and len(running) < width:
-                        student = batch.popleft()
-                        submitted = SubmissionFiles.read(course, assignment, student)
-                        future = pool.submit(grade_files, shared, submitted, limits)
-                        running[future] = (student, time.monotonic())
-                    done, _ = wait(running, timeout=0.5, return_when=FIRST_COMPLETED)
-                    for future in done:
-                        student, _ = running.pop(future)
-                        try:
-                            yield future.result()
-                        except BrokenProcessPool:
-                            running[future] = (student, 0.0)
-                            raise
-                        except Exception as error:
-                            yield _failure(student, f"grading crashed: {type(error).__name__}: {error}")
-                    # Workers keep each submission within its budget; this is the net under that.
-                    overdue = [f for f, (_, t0) in running.items()
-                               if time.monotonic() - t0 > limits.overdue_seconds]
-                    if overdue:
-                        student = running.pop(overdue[0])[0]
-                        batch.extendleft(s for s, _ in running.values())
-                        running.clear()
-                        _kill_pool(pool)
-                        yield _failure(student, f"grading this notebook took longer than "
-                                                f"{limits.overdue_seconds:.0f} s and was stopped; "
-                                                "every test counts as failed.")
-                        break
-            except BrokenProcessPool:
-                in_flight = [s for s, _ in running.values()]
-                if width == 1:
-                    for student in in_flight:
-                        yield _failure(student, "the notebook crashed the grading process; "
-                                                "every test counts as failed.")
-                else:
-                    alone.extend(in_flight)
-            finally:
-                if running:  # interrupted (Ctrl-C) or broken: end the workers still grading
+    shared = CourseFiles.read(course, assignment)
+    queue, alone = deque(students), deque()
+    while queue or alone:
+        batch, width = (queue, jobs) if queue else (alone, 1)
+        pool = ProcessPoolExecutor(max_workers=width, mp_context=context, initializer=_worker_init,
+                                   initargs=(limits.memory_bytes, scratch, zygote))
+        running = {}
+        try:
+            while batch or running:
+                while batch and len(running) < width:
+                    student = batch.popleft()
+                    submitted = SubmissionFiles.read(course, assignment, student)
+                    future = pool.submit(grade_files, shared, submitted, limits)
+                    running[future] = (student, time.monotonic())
+                done, _ = wait(running, timeout=0.5, return_when=FIRST_COMPLETED)
+                for future in done:
+                    student, _ = running.pop(future)
+                    try:
+                        yield future.result()
+                    except BrokenProcessPool:
+                        running[future] = (student, 0.0)
+                        raise
+                    except Exception as error:
+                        yield _failure(student, f"grading crashed: {type(error).__name__}: {error}")
+                # Workers keep each submission within its budget; this is the net under that.
+                overdue = [f for f, (_, t0) in running.items()
+                           if time.monotonic() - t0 > limits.overdue_seconds]
+                if overdue:
+                    student = running.pop(overdue[0])[0]
+                    batch.extendleft(s for s, _ in running.values())
+                    running.clear()
                     _kill_pool(pool)
-                # Then wait for every worker to exit, so that none outlives the batch.
-                pool.shutdown(wait=True, cancel_futures=True)
+                    yield _failure(student, f"grading this notebook took longer than "
+                                            f"{limits.overdue_seconds:.0f} s and was stopped; "
+                                            "every test counts as failed.")
+                    break
+        except BrokenProcessPool:
+            in_flight = [s for s, _ in running.values()]
+            if width == 1:
+                for student in in_flight:
+                    yield _failure(student, "the notebook crashed the grading process; "
+                                            "every test counts as failed.")
+            else:
+                alone.extend(in_flight)
+        finally:
+            if running:  # interrupted (Ctrl-C) or broken: end the workers still grading
+                _kill_pool(pool)
+            # Then wait for every worker to exit, so that none outlives the batch.
+            pool.shutdown(wait=True, cancel_futures=True)
 
 
 @contextlib.contextmanager
