@@ -5,7 +5,7 @@ uses it too) starts each kernel with the environment :func:`diffrn_grading.cours
 builds for the student nbgrader is grading: that environment is the one way the id reaches
 the checks. :class:`ForkingExecute` does the same with kernels forked from the zygote
 (:mod:`diffrn_grading.zygote`): jupyter_client starts each kernel with a *provisioner*, and
-:class:`ForkProvisioner` asks the grading worker's zygote for a fork instead of starting
+:class:`ForkProvisioner` asks the grading worker's zygote (its own or its batch's) for a fork instead of starting
 ``python -m ipykernel_launcher``. The kernel manager and nbclient see an ordinary kernel:
 same connection file, signals, timeouts.
 

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 # The phases, in the order a submission meets them, and what each covers.
 PHASES = {
     "unpack": "copying the submission and the course into the worker's private folder, reading it",
-    "kernel_start": "starting the kernel (a fork of the worker's zygote) until it answers",
+    "kernel_start": "starting the kernel (a fork of the zygote) until it answers",
     "notebook": "running the notebook's cells in the kernel",
     "kernel_stop": "stopping the kernel",
     "nbgrader": "nbgrader's own autograde steps (cell checks, gradebook reads and writes, saving)",

@@ -6,7 +6,7 @@
    student deleted (nbgrader itself restores edited locked cells and ignores changed points);
 2. runs ``nbgrader autograde`` through nbgrader's API in a private copy of the course, so
    several students can be graded at once and none of them writes the real gradebook; the
-   kernel is forked from the worker's warm zygote (:mod:`diffrn_grading.kernels`);
+   kernel is forked from a warm zygote (:mod:`diffrn_grading.kernels`);
 3. re-checks every test cell out of the student's reach (:mod:`diffrn_grading.verify`);
 4. returns plain data: the score of every grade cell, messages and review flags, and the
    autograded notebook and feedback page as bytes.
