@@ -2,7 +2,7 @@
 
 Grading one submission opens the gradebook about ten times (nbgrader's converters, its
 preprocessors, the grader's own reads and writes) and checks the metadata of every cell
-twice. Two of nbgrader's habits then dominate its share of the CPU time:
+twice. These habits of nbgrader dominate its share of the CPU time:
 
 * each ``Gradebook`` creates a new SQLAlchemy engine, and SQLAlchemy caches the SQL it
   compiles *per engine*, so the same few dozen queries are compiled again for every
