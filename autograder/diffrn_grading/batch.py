@@ -31,7 +31,7 @@ from pathlib import Path
 
 from diffrn_grading.course import Course, GradingError, export_grades, release
 from diffrn_grading.worker import CourseFiles, Limits, StudentResult, SubmissionFiles, grade_files, write_files
-from diffrn_grading.zygote import start_shared
+from diffrn_grading.zygote import shared_zygote
 
 
 
@@ -321,8 +321,8 @@ def _local_workers(client):
         yield None, None, None
         return
     with tempfile.TemporaryDirectory(prefix="diffrn-batch-", ignore_cleanup_errors=True) as scratch, \
-            _running(start_shared(scratch)) as zygote:
-        yield _pool_context(), scratch, zygote and os.path.join(scratch, "zygote.sock")
+            shared_zygote(scratch) as zygote:
+        yield _pool_context(), scratch, zygote
 
 
 def default_jobs() -> int:
@@ -406,17 +406,6 @@ def _run_pool(context, course, assignment, students, jobs, limits, scratch, zygo
                 _kill_pool(pool)
             # Then wait for every worker to exit, so that none outlives the batch.
             pool.shutdown(wait=True, cancel_futures=True)
-
-
-@contextlib.contextmanager
-def _running(process):
-    """``process`` (or None) while the block runs; then it is killed, with what it started."""
-    try:
-        yield process
-    finally:
-        if process is not None:
-            process.kill()  # the zygote; the keepers of its children die with it, then the children
-            process.wait()
 
 
 def _kill_pool(pool) -> None:

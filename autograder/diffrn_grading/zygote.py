@@ -17,7 +17,7 @@ The zygote is a fresh interpreter (``python -m diffrn_grading.zygote``) started 
 sockets, which they close first. Linux only (fork, prctl).
 
 A worker starts a zygote of its own on first use. A batch of local workers shares one instead
-(:func:`start_shared`, :func:`use_shared`): one interpreter's start-up for the whole batch rather
+(:func:`shared_zygote`, :func:`use_shared`): one interpreter's start-up for the whole batch rather
 than one per worker. The shared zygote listens on a Unix socket in the batch's scratch folder
 and answers only processes of its own PID namespace, which no kernel or re-check is in; each
 child's keeper also ends it when the worker that asked for it dies, as a worker's own zygote
@@ -25,6 +25,8 @@ would.
 """
 from __future__ import annotations
 
+import contextlib
+import functools
 import importlib
 import os
 import select
@@ -106,8 +108,10 @@ def _unshare_pid_namespace() -> bool:
     return True
 
 
+@functools.cache
 def isolation_available() -> bool:
-    """Whether kernels and re-checks get a PID namespace of their own on this machine."""
+    """Whether kernels and re-checks get a PID namespace of their own on this machine (tried once
+    per process)."""
     pid = os.fork()
     if pid == 0:
         code = 1
@@ -198,7 +202,7 @@ SHARED_READY_SECONDS = 60
 
 class Zygote:
     """A warm process that forks kernels and sandboxes on request: a worker's own, or a
-    connection to the batch's shared one (``address``, see :func:`start_shared`)."""
+    connection to the batch's shared one (``address``, see :func:`shared_zygote`)."""
 
     _instance: "Zygote | None" = None
     _shared_address: str | None = None
@@ -283,25 +287,33 @@ class Zygote:
             self.process.wait()
 
 
-def start_shared(folder: str) -> subprocess.Popen | None:
-    """Start a zygote for every worker of a batch, listening in ``folder``; None where it cannot
-    be shared (no PID namespaces, so no keeper to end a dead worker's kernel; or a folder too
-    deep for a socket's path). Workers find it through :func:`use_shared`; it ends with the batch
-    (or when its process is killed)."""
+@contextlib.contextmanager
+def shared_zygote(folder: str):
+    """A zygote for every worker of a batch, listening in ``folder``, while the block runs: its
+    address, or None where it cannot be shared (no PID namespaces, so no keeper to end a dead
+    worker's kernel; or a folder too deep for a socket's path). Workers find it through
+    :func:`use_shared`. It is killed when the block ends; its children's keepers die with it,
+    and the children with them."""
     address = os.path.join(folder, "zygote.sock")
     if len(os.fsencode(address)) >= 108 or not isolation_available():
-        return None
+        yield None
+        return
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(address)
     listener.listen(64)
     try:
-        return subprocess.Popen(
+        process = subprocess.Popen(
             [sys.executable, "-m", "diffrn_grading.zygote", "--shared", str(listener.fileno())],
             pass_fds=[listener.fileno()], stdin=subprocess.DEVNULL, start_new_session=True,
             env=dict(os.environ, TMPDIR=folder, **ENVIRONMENT),
         )
     finally:
         listener.close()
+    try:
+        yield address
+    finally:
+        process.kill()
+        process.wait()
 
 
 def use_shared(address: str | None) -> None:
@@ -415,15 +427,20 @@ def _become(request: dict, ppid: int | None = None) -> None:
         sandbox.main(request["request_path"], request["result_path"])
 
 
-def _serve(fd: int) -> None:
-    """A worker's own zygote: fork what the worker at the other end of ``fd`` asks for, until it
-    closes its end."""
+def _become_zygote() -> None:
+    """End with the process that started this one, reap children as they end (so none lingers as
+    a zombie), and import what they need."""
     die_with_parent()
-    connection = Connection(fd)
-    # Children are reaped by the kernel as they end, so none lingers as a zombie.
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)
     for module in PRELOAD:
         importlib.import_module(module)
+
+
+def _serve(fd: int) -> None:
+    """A worker's own zygote: fork what the worker at the other end of ``fd`` asks for, until it
+    closes its end."""
+    _become_zygote()
+    connection = Connection(fd)
     connection.send("ready")
     while True:
         try:
@@ -436,11 +453,8 @@ def _serve(fd: int) -> None:
 def _serve_shared(fd: int) -> None:
     """The batch's zygote: accept workers on the listening socket ``fd`` and fork what each asks
     for, until the batch ends."""
-    die_with_parent()
     listener = socket.socket(fileno=fd)
-    signal.signal(signal.SIGCHLD, signal.SIG_IGN)
-    for module in PRELOAD:
-        importlib.import_module(module)
+    _become_zygote()
     own_namespace = os.readlink("/proc/self/ns/pid")
     workers: dict[Connection, int] = {}
     while True:

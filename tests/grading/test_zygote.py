@@ -15,7 +15,7 @@ from nbclient import NotebookClient
 
 import diffrn
 from diffrn_grading.kernels import ForkingKernelManager, _is_this_python_kernel
-from diffrn_grading.zygote import Zygote, fork, isolation_available, start_shared, use_shared
+from diffrn_grading.zygote import Zygote, fork, isolation_available, shared_zygote, use_shared
 
 
 def run(*sources: str, timeout: int = 30):
@@ -284,27 +284,20 @@ def test_a_graded_notebooks_kernel_gets_the_students_id_and_the_memory_limit(cou
 @pytest.fixture
 def batch_zygote():
     """A batch's shared zygote, which this process forks from during the test; its address."""
-    import shutil
     import tempfile
 
-    folder = tempfile.mkdtemp(prefix="diffrn-test-")
-    process = start_shared(folder)
-    assert (process is None) == (not isolation_available()), "only isolation keeps a shared zygote safe"
-    if process is None:  # without PID namespaces each worker keeps a zygote of its own
-        shutil.rmtree(folder)
-        yield None
-        return
-    own, Zygote._instance = Zygote._instance, None
-    address = os.path.join(folder, "zygote.sock")
-    use_shared(address)
-    try:
-        yield address
-    finally:
-        use_shared(None)
-        Zygote._instance = own
-        process.kill()
-        process.wait()
-        shutil.rmtree(folder, ignore_errors=True)
+    with tempfile.TemporaryDirectory(prefix="diffrn-test-") as folder, shared_zygote(folder) as address:
+        assert (address is None) == (not isolation_available()), "only isolation keeps a shared zygote safe"
+        if address is None:  # without PID namespaces each worker keeps a zygote of its own
+            yield None
+            return
+        own, Zygote._instance = Zygote._instance, None
+        use_shared(address)
+        try:
+            yield address
+        finally:
+            use_shared(None)
+            Zygote._instance = own
 
 
 def test_a_batch_zygote_forks_kernels_but_refuses_what_they_ask(batch_zygote):
